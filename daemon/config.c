@@ -1,0 +1,246 @@
+#include "config.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonfile.h"
+#include "log.h"
+#include "timeutil.h"
+#include "topic.h"
+
+/* Resolve `rel` against the folder of the config file. */
+static void sw__resolve(const char *cfgpath, const char *rel, char *out, size_t len)
+{
+    char dir[PATH_MAX];
+    if (rel[0] == '/') {
+        snprintf(out, len, "%s", rel);
+        return;
+    }
+    snprintf(dir, sizeof dir, "%s", cfgpath);
+    snprintf(out, len, "%s/%s", dirname(dir), rel);
+}
+
+static int sw__str(const char *path, const cJSON *root, const char *key, char *out, size_t len,
+                   const char *def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v) {
+        snprintf(out, len, "%s", def);
+        return 0;
+    }
+    if (!cJSON_IsString(v) || !*v->valuestring)
+        return sw_json_error(path, key, "must be a non-empty string");
+    if (strlen(v->valuestring) >= len)
+        return sw_json_error(path, key, "is longer than %zu characters", len - 1);
+    snprintf(out, len, "%s", v->valuestring);
+    return 0;
+}
+
+static int sw__plugins(sw_config *cfg, const cJSON *arr)
+{
+    const char *path = cfg->path;
+    char key[96];
+
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+        return sw_json_error(path, "plugins", "must be a non-empty array of {\"name\": ...}");
+    cfg->nplugins = cJSON_GetArraySize(arr);
+    cfg->plugins = calloc((size_t)cfg->nplugins, sizeof *cfg->plugins);
+    if (!cfg->plugins)
+        return SW_ENOMEM;
+    for (int i = 0; i < cfg->nplugins; i++) {
+        const cJSON *p = cJSON_GetArrayItem(arr, i), *it;
+        sw_plugin_conf *pc = &cfg->plugins[i];
+        snprintf(key, sizeof key, "plugins[%d]", i);
+        if (!cJSON_IsObject(p))
+            return sw_json_error(path, key, "must be an object");
+        cJSON_ArrayForEach(it, p)
+        {
+            if (strcmp(it->string, "name") && strcmp(it->string, "path") &&
+                strcmp(it->string, "config") && it->string[0] != '_')
+                return sw_json_error(path, key, "unknown key '%s' (name, path, config)",
+                                     it->string);
+        }
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name"));
+        if (!name || !sw_site_valid(name, strlen(name)) || strlen(name) >= sizeof pc->name)
+            return sw_json_error(path, key, "\"name\" must be 1-63 of A-Z a-z 0-9 _ -");
+        snprintf(pc->name, sizeof pc->name, "%s", name);
+        const cJSON *pp = cJSON_GetObjectItemCaseSensitive(p, "path");
+        if (pp) {
+            if (!cJSON_IsString(pp))
+                return sw_json_error(path, key, "\"path\" must be a string");
+            sw__resolve(path, pp->valuestring, pc->path, sizeof pc->path);
+        }
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "config");
+        if (c && !cJSON_IsObject(c))
+            return sw_json_error(path, key, "\"config\" must be an object");
+        if (c && !(pc->config = cJSON_Duplicate(c, 1)))
+            return SW_ENOMEM;
+    }
+    return 0;
+}
+
+static int sw__sites(sw_config *cfg, const cJSON *obj)
+{
+    const char *path = cfg->path;
+    const cJSON *s;
+    char key[160];
+    int i = 0;
+
+    if (!cJSON_IsObject(obj) || !obj->child)
+        return sw_json_error(path, "sites",
+                             "must map site ids (or \"*\" for any site) to "
+                             "{\"timezone\", \"calendar\"}");
+    cfg->nsites = cJSON_GetArraySize(obj);
+    cfg->sites = calloc((size_t)cfg->nsites, sizeof *cfg->sites);
+    if (!cfg->sites)
+        return SW_ENOMEM;
+    cJSON_ArrayForEach(s, obj)
+    {
+        sw_site_conf *sc = &cfg->sites[i++];
+        if (strcmp(s->string, "*") && !sw_site_valid(s->string, strlen(s->string)))
+            return sw_json_error(path, "sites", "'%.64s' is not a valid site id", s->string);
+        snprintf(sc->name, sizeof sc->name, "%s", s->string);
+        snprintf(key, sizeof key, "sites.%s.timezone", sc->name);
+        const char *tz = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "timezone"));
+        if (!tz || sw_tz_parse(tz, &sc->tz_offset_s))
+            return sw_json_error(path, key, "must be a UTC offset such as \"+08:00\"");
+        snprintf(key, sizeof key, "sites.%s.calendar", sc->name);
+        const char *cal = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "calendar"));
+        if (!cal)
+            return sw_json_error(path, key, "must name a calendar file");
+        sw__resolve(path, cal, sc->calendar_path, sizeof sc->calendar_path);
+        if (sw_calendar_load(&sc->calendar, sc->calendar_path))
+            return sw_json_error(path, key, "calendar %s could not be loaded", sc->calendar_path);
+    }
+    return 0;
+}
+
+int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *ov)
+{
+    static const char *known[] = {"broker",    "prefix",     "instance", "state_dir",
+                                  "policy",    "durability", "plugins",  "plugin_dir",
+                                  "sites",     "stats_interval", "log_level", NULL};
+    cJSON *root;
+    const cJSON *it;
+    char buf[PATH_MAX];
+    int rc = SW_ECONFIG;
+
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->path, sizeof cfg->path, "%s", path);
+    cfg->clock_scale = 1.0;
+    if (sw_json_load(path, &root))
+        return SW_ECONFIG;
+
+    cJSON_ArrayForEach(it, root)
+    {
+        int ok = it->string[0] == '_';
+        for (int i = 0; known[i] && !ok; i++)
+            ok = !strcmp(it->string, known[i]);
+        if (!ok) {
+            sw_json_error(path, it->string, "unknown key");
+            goto out;
+        }
+    }
+    if (sw__str(path, root, "broker", cfg->broker, sizeof cfg->broker, "tcp://127.0.0.1:1883") ||
+        sw__str(path, root, "prefix", cfg->prefix, sizeof cfg->prefix, "siteward") ||
+        sw__str(path, root, "instance", cfg->instance, sizeof cfg->instance, "main") ||
+        sw__str(path, root, "state_dir", cfg->state_dir, sizeof cfg->state_dir,
+                "/var/lib/siteward") ||
+        sw__str(path, root, "policy", buf, sizeof buf, "policy/default.json"))
+        goto out;
+    sw__resolve(path, buf, cfg->policy_path, sizeof cfg->policy_path);
+    if (sw__str(path, root, "plugin_dir", buf, sizeof buf, ""))
+        goto out;
+    if (*buf)
+        sw__resolve(path, buf, cfg->plugin_dir, sizeof cfg->plugin_dir);
+
+    if (sw__str(path, root, "durability", buf, sizeof buf, "process"))
+        goto out;
+    if (!strcmp(buf, "process"))
+        cfg->durability = SW_DURABLE_PROCESS;
+    else if (!strcmp(buf, "power"))
+        cfg->durability = SW_DURABLE_POWER;
+    else {
+        sw_json_error(path, "durability", "must be \"process\" or \"power\"");
+        goto out;
+    }
+    if (sw__str(path, root, "stats_interval", buf, sizeof buf, "10s"))
+        goto out;
+    if (sw_duration_parse_ms(buf, &cfg->stats_interval_ms) || cfg->stats_interval_ms < 1000) {
+        sw_json_error(path, "stats_interval", "must be a duration of at least \"1s\"");
+        goto out;
+    }
+    if (sw__str(path, root, "log_level", buf, sizeof buf, "info"))
+        goto out;
+    if (!strcmp(buf, "debug"))
+        sw_log_set_level(SW_LOG_DEBUG);
+    else if (!strcmp(buf, "info"))
+        sw_log_set_level(SW_LOG_INFO);
+    else if (!strcmp(buf, "notice"))
+        sw_log_set_level(SW_LOG_NOTICE);
+    else if (!strcmp(buf, "warning"))
+        sw_log_set_level(SW_LOG_WARNING);
+    else {
+        sw_json_error(path, "log_level", "must be debug, info, notice or warning");
+        goto out;
+    }
+    if (sw__plugins(cfg, cJSON_GetObjectItemCaseSensitive(root, "plugins")) ||
+        sw__sites(cfg, cJSON_GetObjectItemCaseSensitive(root, "sites")))
+        goto out;
+
+    if (ov) {
+        if (ov->policy)
+            snprintf(cfg->policy_path, sizeof cfg->policy_path, "%s", ov->policy);
+        if (ov->broker)
+            snprintf(cfg->broker, sizeof cfg->broker, "%s", ov->broker);
+        if (ov->state_dir)
+            snprintf(cfg->state_dir, sizeof cfg->state_dir, "%s", ov->state_dir);
+        if (ov->prefix)
+            snprintf(cfg->prefix, sizeof cfg->prefix, "%s", ov->prefix);
+        if (ov->instance)
+            snprintf(cfg->instance, sizeof cfg->instance, "%s", ov->instance);
+        if (ov->clock_scale > 0)
+            cfg->clock_scale = ov->clock_scale;
+    }
+    if (!sw_site_valid(cfg->instance, strlen(cfg->instance))) {
+        sw_json_error(path, "instance", "must be 1-64 of A-Z a-z 0-9 _ - (not starting with _)");
+        goto out;
+    }
+    if (strpbrk(cfg->prefix, "+#") || cfg->prefix[strlen(cfg->prefix) - 1] == '/') {
+        sw_json_error(path, "prefix", "must not contain '+' or '#' or end with '/'");
+        goto out;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    if (rc)
+        sw_config_free(cfg);
+    return rc;
+}
+
+void sw_config_free(sw_config *cfg)
+{
+    for (int i = 0; i < cfg->nplugins; i++)
+        cJSON_Delete(cfg->plugins[i].config);
+    for (int i = 0; i < cfg->nsites; i++)
+        sw_calendar_free(&cfg->sites[i].calendar);
+    free(cfg->plugins);
+    free(cfg->sites);
+    cfg->plugins = NULL;
+    cfg->sites = NULL;
+    cfg->nplugins = cfg->nsites = 0;
+}
+
+const sw_site_conf *sw_config_site(const sw_config *cfg, const char *site)
+{
+    const sw_site_conf *def = NULL;
+    for (int i = 0; i < cfg->nsites; i++) {
+        if (!strcmp(cfg->sites[i].name, site))
+            return &cfg->sites[i];
+        if (!strcmp(cfg->sites[i].name, "*"))
+            def = &cfg->sites[i];
+    }
+    return def;
+}

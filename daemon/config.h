@@ -1,0 +1,68 @@
+/*
+ * The daemon's configuration file (config/siteward.json) and the command
+ * line that overrides it. All strings are owned by sw_config and freed by
+ * sw_config_free().
+ */
+#ifndef SW_CONFIG_H
+#define SW_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "calendar.h"
+
+enum sw_durability {
+    SW_DURABLE_PROCESS = 0, /* survives kill -9: NOSYNC commits, env synced every second */
+    SW_DURABLE_POWER = 1,   /* survives power loss: fsync per commit */
+};
+
+typedef struct sw_site_conf {
+    char name[65]; /* "*" is the default for sites not listed */
+    int tz_offset_s;
+    char calendar_path[PATH_MAX];
+    sw_calendar calendar;
+} sw_site_conf;
+
+typedef struct sw_plugin_conf {
+    char name[64];
+    char path[PATH_MAX]; /* "" to search the plugin directory */
+    cJSON *config;       /* the plugin's "config" object, or NULL; owned */
+} sw_plugin_conf;
+
+typedef struct sw_config {
+    char path[PATH_MAX];
+    char broker[256];
+    char prefix[64];
+    char instance[65];
+    char state_dir[PATH_MAX];
+    char policy_path[PATH_MAX];
+    char plugin_dir[PATH_MAX];
+    enum sw_durability durability;
+    int64_t stats_interval_ms;
+    double clock_scale;
+    sw_plugin_conf *plugins;
+    int nplugins;
+    sw_site_conf *sites;
+    int nsites;
+} sw_config;
+
+/* Command-line overrides; NULL or 0 means "not given". */
+typedef struct sw_config_overrides {
+    const char *policy;
+    const char *broker;
+    const char *state_dir;
+    const char *prefix;
+    const char *instance;
+    double clock_scale;
+} sw_config_overrides;
+
+/* Load `path` and apply `ov`. Every error names the file, key and problem
+ * and returns SW_ECONFIG. */
+int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *ov);
+void sw_config_free(sw_config *cfg);
+/* The configuration of `site`, or of "*", or NULL when neither exists. */
+const sw_site_conf *sw_config_site(const sw_config *cfg, const char *site);
+
+#endif

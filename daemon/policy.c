@@ -1,0 +1,238 @@
+#include "policy.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonfile.h"
+#include "log.h"
+
+static const char *const sw__ops[] = {
+    "ack",      "plan_activated", "on_site", "progress",      "resolve",  "close",
+    "reopen",   "reclassify",     "comment", "callback_done", "verified", "satisfaction",
+    "review",   NULL};
+
+int sw_op_known(const char *op)
+{
+    for (int i = 0; sw__ops[i]; i++)
+        if (!strcmp(op, sw__ops[i]))
+            return 1;
+    return 0;
+}
+
+/* Child keys replace the base's; "classes" is merged class by class. */
+static int sw__merge(cJSON *base, cJSON *child)
+{
+    cJSON *it = child->child;
+    while (it) {
+        cJSON *next = it->next;
+        cJSON *b = cJSON_GetObjectItemCaseSensitive(base, it->string);
+        if (!strcmp(it->string, "extends")) {
+            it = next;
+            continue;
+        }
+        cJSON_DetachItemViaPointer(child, it);
+        if (!strcmp(it->string, "classes") && cJSON_IsObject(b) && cJSON_IsObject(it)) {
+            cJSON *c = it->child;
+            while (c) {
+                cJSON *cn = c->next;
+                cJSON_DetachItemViaPointer(it, c);
+                if (cJSON_HasObjectItem(b, c->string))
+                    cJSON_ReplaceItemInObjectCaseSensitive(b, c->string, c);
+                else
+                    cJSON_AddItemToObject(b, c->string, c);
+                c = cn;
+            }
+            cJSON_Delete(it);
+        } else if (b) {
+            cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, it);
+        } else {
+            cJSON_AddItemToObject(base, it->string, it);
+        }
+        it = next;
+    }
+    return 0;
+}
+
+static int sw__load_merged(const char *path, cJSON **out, int depth)
+{
+    cJSON *root, *base;
+    const cJSON *ext;
+
+    if (sw_json_load(path, &root))
+        return SW_ECONFIG;
+    ext = cJSON_GetObjectItemCaseSensitive(root, "extends");
+    if (!ext) {
+        *out = root;
+        return 0;
+    }
+    if (!cJSON_IsString(ext) || depth > 4) {
+        cJSON_Delete(root);
+        return sw_json_error(path, "extends", "must name one policy file (at most 4 deep)");
+    }
+    char dir[PATH_MAX], basepath[PATH_MAX * 2];
+    snprintf(dir, sizeof dir, "%s", path);
+    snprintf(basepath, sizeof basepath, "%s/%s", dirname(dir), ext->valuestring);
+    if (ext->valuestring[0] == '/')
+        snprintf(basepath, sizeof basepath, "%s", ext->valuestring);
+    if (sw__load_merged(basepath, &base, depth + 1)) {
+        cJSON_Delete(root);
+        return sw_json_error(path, "extends", "base policy %s could not be loaded", basepath);
+    }
+    sw__merge(base, root);
+    cJSON_Delete(root);
+    *out = base;
+    return 0;
+}
+
+static int sw__from_parse(const char *s, enum sw_from *out)
+{
+    if (!s || !strcmp(s, "opened"))
+        *out = SW_FROM_OPENED;
+    else if (!strcmp(s, "resolved"))
+        *out = SW_FROM_RESOLVED;
+    else if (!strcmp(s, "closed"))
+        *out = SW_FROM_CLOSED;
+    else
+        return SW_EINVAL;
+    return 0;
+}
+
+static int sw__class_parse(const char *path, const cJSON *c, sw_class *cls)
+{
+    char key[160];
+    const cJSON *v;
+
+    snprintf(cls->name, sizeof cls->name, "%s", c->string);
+    if (strlen(c->string) >= sizeof cls->name || !*c->string)
+        return sw_json_error(path, "classes", "class name '%.60s' is empty or too long",
+                             c->string);
+    snprintf(key, sizeof key, "classes.%s", cls->name);
+    if (!cJSON_IsObject(c))
+        return sw_json_error(path, key, "must be an object");
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "label");
+    snprintf(cls->label, sizeof cls->label, "%s", cJSON_IsString(v) ? v->valuestring : cls->name);
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "level");
+    if (v && !(cJSON_IsNumber(v) && (v->valueint == 1 || v->valueint == 2) &&
+               v->valuedouble == v->valueint)) {
+        snprintf(key, sizeof key, "classes.%s.level", cls->name);
+        return sw_json_error(path, key, "must be 1 or 2 (leave it out for non-emergencies)");
+    }
+    cls->level = v ? v->valueint : 0;
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "priority");
+    if (v && !(cJSON_IsString(v) &&
+               (!strcmp(v->valuestring, "urgent") || !strcmp(v->valuestring, "general")))) {
+        snprintf(key, sizeof key, "classes.%s.priority", cls->name);
+        return sw_json_error(path, key, "must be \"urgent\" or \"general\"");
+    }
+    snprintf(cls->priority, sizeof cls->priority, "%s", v ? v->valuestring : "general");
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "incident");
+    if (v && !cJSON_IsBool(v)) {
+        snprintf(key, sizeof key, "classes.%s.incident", cls->name);
+        return sw_json_error(path, key, "must be true or false");
+    }
+    cls->incident = v ? cJSON_IsTrue(v) : 1;
+
+    const cJSON *obl = cJSON_GetObjectItemCaseSensitive(c, "obligations");
+    if (obl && !cJSON_IsArray(obl)) {
+        snprintf(key, sizeof key, "classes.%s.obligations", cls->name);
+        return sw_json_error(path, key, "must be an array");
+    }
+    cls->nobl = obl ? cJSON_GetArraySize(obl) : 0;
+    cls->obl = calloc((size_t)cls->nobl + 1, sizeof *cls->obl);
+    if (!cls->obl)
+        return SW_ENOMEM;
+    for (int i = 0; i < cls->nobl; i++) {
+        const cJSON *o = cJSON_GetArrayItem(obl, i);
+        sw_obl_rule *r = &cls->obl[i];
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
+        const char *within = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "within"));
+        const char *met_by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "met_by"));
+        const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
+
+        snprintf(key, sizeof key, "classes.%s.obligations[%d]", cls->name, i);
+        if (!name || !*name || strlen(name) >= sizeof r->name)
+            return sw_json_error(path, key, "needs a \"name\" of 1-47 characters");
+        snprintf(r->name, sizeof r->name, "%s", name);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(cls->obl[j].name, name))
+                return sw_json_error(path, key, "obligation '%s' is listed twice", name);
+        if (!within || sw_duration_parse(within, &r->within))
+            return sw_json_error(path, key,
+                                 "\"within\" must be a duration such as \"5m\", \"24h\" or "
+                                 "\"3wd\" (working days)");
+        if (!met_by || !sw_op_known(met_by))
+            return sw_json_error(path, key, "\"met_by\" must name a command op of the contract");
+        snprintf(r->met_by, sizeof r->met_by, "%s", met_by);
+        if (sw__from_parse(from, &r->from))
+            return sw_json_error(path, key,
+                                 "\"from\" must be \"opened\", \"resolved\" or \"closed\"");
+    }
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "review");
+    if (v) {
+        const char *within = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "within"));
+        snprintf(key, sizeof key, "classes.%s.review", cls->name);
+        if (!within || sw_duration_parse(within, &cls->review_within))
+            return sw_json_error(path, key, "must be {\"within\": DURATION}");
+        cls->has_review = 1;
+    }
+    return 0;
+}
+
+int sw_policy_load(sw_policy *p, const char *path)
+{
+    const cJSON *classes, *c, *v;
+    int i = 0;
+
+    memset(p, 0, sizeof *p);
+    snprintf(p->path, sizeof p->path, "%s", path);
+    if (sw__load_merged(path, &p->root, 0))
+        return SW_ECONFIG;
+    v = cJSON_GetObjectItemCaseSensitive(p->root, "name");
+    snprintf(p->name, sizeof p->name, "%s", cJSON_IsString(v) ? v->valuestring : "unnamed");
+
+    classes = cJSON_GetObjectItemCaseSensitive(p->root, "classes");
+    if (!cJSON_IsObject(classes) || !classes->child) {
+        sw_policy_free(p);
+        return sw_json_error(path, "classes", "must be an object with at least one class");
+    }
+    p->nclasses = cJSON_GetArraySize(classes);
+    p->classes = calloc((size_t)p->nclasses, sizeof *p->classes);
+    if (!p->classes) {
+        sw_policy_free(p);
+        return SW_ENOMEM;
+    }
+    cJSON_ArrayForEach(c, classes)
+    {
+        if (sw__class_parse(path, c, &p->classes[i++])) {
+            sw_policy_free(p);
+            return SW_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+void sw_policy_free(sw_policy *p)
+{
+    for (int i = 0; i < p->nclasses; i++)
+        free(p->classes[i].obl);
+    free(p->classes);
+    cJSON_Delete(p->root);
+    p->classes = NULL;
+    p->root = NULL;
+    p->nclasses = 0;
+}
+
+const sw_class *sw_policy_class(const sw_policy *p, const char *name)
+{
+    for (int i = 0; i < p->nclasses; i++)
+        if (!strcmp(p->classes[i].name, name))
+            return &p->classes[i];
+    return NULL;
+}
