@@ -122,8 +122,8 @@ int sw_calendar_is_workday(const sw_calendar *cal, int64_t day)
     return !(cal->weekend_mask & (1u << wd));
 }
 
-int64_t sw_calendar_add_working_days(const sw_calendar *cal, int64_t start_ms, int n,
-                                     int offset_s, int *uncovered)
+int64_t sw_calendar_add_working_days(const sw_calendar *cal, int64_t start_ms, int n, int offset_s,
+                                     int *uncovered)
 {
     int64_t local = start_ms + (int64_t)offset_s * 1000;
     int64_t day = local / SW_MS_PER_DAY - (local % SW_MS_PER_DAY < 0);

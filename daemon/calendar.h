@@ -33,7 +33,7 @@ int sw_calendar_covers(const sw_calendar *cal, int64_t day);
  * *uncovered when any day walked is outside the calendar (then weekends
  * alone decide).
  */
-int64_t sw_calendar_add_working_days(const sw_calendar *cal, int64_t start_ms, int n,
-                                     int offset_s, int *uncovered);
+int64_t sw_calendar_add_working_days(const sw_calendar *cal, int64_t start_ms, int n, int offset_s,
+                                     int *uncovered);
 
 #endif

@@ -15,8 +15,8 @@ void sw_log_set_level(int level)
 
 void sw_log_v(int level, const char *prefix, const char *fmt, va_list ap)
 {
-    static const char *names[] = {"emerg", "alert", "crit", "error", "warning",
-                                  "notice", "info", "debug"};
+    static const char *names[] = {"emerg",   "alert",  "crit", "error",
+                                  "warning", "notice", "info", "debug"};
     char line[2048];
     int n = 0;
 

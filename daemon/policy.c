@@ -9,9 +9,8 @@
 #include "log.h"
 
 static const char *const sw__ops[] = {
-    "ack",      "plan_activated", "on_site", "progress",      "resolve",  "close",
-    "reopen",   "reclassify",     "comment", "callback_done", "verified", "satisfaction",
-    "review",   NULL};
+    "ack",        "plan_activated", "on_site",       "progress", "resolve",      "close",  "reopen",
+    "reclassify", "comment",        "callback_done", "verified", "satisfaction", "review", NULL};
 
 int sw_op_known(const char *op)
 {
@@ -106,8 +105,7 @@ static int sw__class_parse(const char *path, const cJSON *c, sw_class *cls)
 
     snprintf(cls->name, sizeof cls->name, "%s", c->string);
     if (strlen(c->string) >= sizeof cls->name || !*c->string)
-        return sw_json_error(path, "classes", "class name '%.60s' is empty or too long",
-                             c->string);
+        return sw_json_error(path, "classes", "class name '%.60s' is empty or too long", c->string);
     snprintf(key, sizeof key, "classes.%s", cls->name);
     if (!cJSON_IsObject(c))
         return sw_json_error(path, key, "must be an object");

@@ -154,8 +154,8 @@ int sw_time_parse(const char *text, int64_t *ms)
     const char *p = text;
     int y, mo, d, h, mi, s, frac = 0, off = 0;
 
-    if (!text || sw__digits(&p, 4, &y) || *p++ != '-' || sw__digits(&p, 2, &mo) ||
-        *p++ != '-' || sw__digits(&p, 2, &d))
+    if (!text || sw__digits(&p, 4, &y) || *p++ != '-' || sw__digits(&p, 2, &mo) || *p++ != '-' ||
+        sw__digits(&p, 2, &d))
         return SW_EINVAL;
     if (*p != 'T' && *p != 't' && *p != ' ')
         return SW_EINVAL;
@@ -182,8 +182,7 @@ int sw_time_parse(const char *text, int64_t *ms)
     } else if (*p == '+' || *p == '-') {
         int oh, om, sign = *p == '-' ? -1 : 1;
         p++;
-        if (sw__digits(&p, 2, &oh) || *p++ != ':' || sw__digits(&p, 2, &om) || oh > 23 ||
-            om > 59)
+        if (sw__digits(&p, 2, &oh) || *p++ != ':' || sw__digits(&p, 2, &om) || oh > 23 || om > 59)
             return SW_EINVAL;
         off = sign * (oh * 3600 + om * 60);
     } else {

@@ -97,6 +97,13 @@ typedef struct sw_host_api {
      * *ms, or SW_EINVAL. Working-day durations are not accepted here. */
     int (*duration_parse)(const char *text, int64_t *ms);
 
+    /* Parse an RFC 3339 timestamp with offset; 0 and *ms, or SW_EINVAL. */
+    int (*time_parse)(const char *text, int64_t *ms);
+
+    /* 1 if `s` is a device, user, report, request or incident id of the
+     * contract (1-128 of A-Z a-z 0-9 _ - . :). */
+    int (*id_valid)(const char *s);
+
     /* Report a policy problem found by the plugin: logs "FILE: key K: why"
      * with the policy file name; returns SW_EINVAL for convenience. */
     int (*policy_error)(sw_plugin_ctx *ctx, const char *key, const char *why);
@@ -114,10 +121,14 @@ typedef struct sw_host_api {
     void *reserved[8];
 } sw_host_api;
 
-/* Symbols every plugin exports. */
-int sw_plugin_version(int count, const int *versions);
-int sw_plugin_init(sw_plugin_ctx *ctx, const sw_host_api *api, void **userdata);
-void sw_plugin_cleanup(void *userdata);
+/* Symbols every plugin exports (visible even when built with
+ * -fvisibility=hidden). sw_plugin_version() returns the chosen version or -1;
+ * sw_plugin_init() returns 0 or a negative SW_E* code, and on failure has
+ * freed whatever it allocated; sw_plugin_cleanup() frees `userdata`. */
+#define SW_PLUGIN_EXPORT __attribute__((visibility("default")))
+SW_PLUGIN_EXPORT int sw_plugin_version(int count, const int *versions);
+SW_PLUGIN_EXPORT int sw_plugin_init(sw_plugin_ctx *ctx, const sw_host_api *api, void **userdata);
+SW_PLUGIN_EXPORT void sw_plugin_cleanup(void *userdata);
 
 #ifdef __cplusplus
 }

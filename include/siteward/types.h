@@ -36,11 +36,11 @@ extern "C" {
 #define SW_LOG_DEBUG   7
 
 /* Identifier limits of the contract. */
-#define SW_SITE_MAX  64
-#define SW_ID_MAX    128
-#define SW_CLASS_MAX 48
-#define SW_KEY_MAX   512
-#define SW_CODE_MAX  40
+#define SW_SITE_MAX   64
+#define SW_ID_MAX     128
+#define SW_CLASS_MAX  48
+#define SW_KEY_MAX    512
+#define SW_CODE_MAX   40
 #define SW_REASON_MAX 256
 
 enum sw_msg_kind {

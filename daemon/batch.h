@@ -1,0 +1,73 @@
+/*
+ * One batch of the engine: the LMDB write transaction, the incidents it
+ * touched, and what to publish once it has committed. Internal to the
+ * engine and the command handlers.
+ *
+ * Lifetimes: every sw_dirty and queued publication belongs to the batch and
+ * is freed by sw_batch_end(); pointers to them are valid until then.
+ */
+#ifndef SW_BATCH_H
+#define SW_BATCH_H
+
+#include "engine.h"
+#include "incident.h"
+#include "siteward/types.h"
+
+typedef struct sw_dirty {
+    sw_incident inc;
+    struct sw_dirty *hnext;         /* hash chain */
+    sw_obligation orig[SW_OBL_MAX]; /* as loaded, to update the deadline index */
+    int norig;
+    enum sw_review orig_review;
+    int64_t orig_review_due;
+    enum sw_state orig_state;
+    int created;
+    int changed;
+    cJSON *public; /* rendered at commit */
+} sw_dirty;
+
+typedef struct sw_out sw_out;
+typedef struct sw_reply sw_reply;
+
+#define SW_BATCH_BUCKETS 256
+
+typedef struct sw_batch {
+    sw_engine *e;
+    MDB_txn *txn;
+    sw_dirty **dirty;
+    int ndirty, cap;
+    sw_dirty *buckets[SW_BATCH_BUCKETS];
+    sw_out *out, **out_tail;
+    sw_reply *replies, **replies_tail;
+    sw_stats stats; /* added to the engine's once committed */
+    uint64_t last_seq;
+} sw_batch;
+
+int sw_batch_begin(sw_batch *b, sw_engine *e);
+/* A new incident `id`, otherwise empty, owned by the batch; NULL on ENOMEM. */
+sw_dirty *sw_batch_dirty_new(sw_batch *b, const char *id);
+/* The incident `id`, from the batch or the store. SW_ENOENT if unknown. */
+int sw_batch_load(sw_batch *b, const char *id, sw_dirty **out);
+/* Append a timeline entry (takes ownership of `entry`, adds ts/by/seq). */
+int sw_batch_timeline(sw_batch *b, sw_dirty *d, int64_t ts, const char *by, cJSON *entry);
+int sw_batch_timeline_state(sw_batch *b, sw_dirty *d, int64_t ts, const char *by,
+                            enum sw_state from, enum sw_state to);
+int sw_batch_timeline_obligation(sw_batch *b, sw_dirty *d, int64_t ts, const char *by,
+                                 const char *op);
+/* Queue the reply to a report or command: ok when `code` is NULL. `d` is
+ * the incident to include, or NULL. */
+int sw_batch_reply(sw_batch *b, const sw_msg *m, const sw_inmsg *in, sw_dirty *d, int duplicate,
+                   const char *code, const char *message);
+/* Queue the dead letter of a rejected message (m->error_code set). */
+int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const char *site);
+/* Count (and log, once per site per batch) a due time past the calendar. */
+void sw_batch_calendar_uncovered(sw_batch *b, const sw_site_conf *site);
+/* Write the touched incidents and indexes, record `last_seq` as applied and
+ * commit. SW_ENOSPC when the map is full (the caller grows and retries). */
+int sw_batch_commit(sw_batch *b, uint64_t last_seq);
+/* After a commit: publish, run incident hooks, add the figures. */
+void sw_batch_publish(sw_batch *b);
+/* Free everything; aborts the transaction if it is still open. */
+void sw_batch_end(sw_batch *b);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * Operator commands (CONTRACT.md "Command"): state transitions, the
+ * obligations each op meets, and the timeline entries they leave.
+ */
+#ifndef SW_COMMAND_H
+#define SW_COMMAND_H
+
+#include <stddef.h>
+
+#include "batch.h"
+
+/*
+ * Apply the command `m` to incident `d`. Returns 0 when applied, 0 with
+ * *code set (a stable error word, and `why` for people) when the command
+ * cannot apply: illegal_transition, bad_command, unknown_class; or a
+ * negative code for a storage failure that must abort the batch.
+ */
+int sw_command_apply(sw_batch *b, sw_dirty *d, const sw_msg *m, const char **code, char *why,
+                     size_t whylen);
+
+#endif

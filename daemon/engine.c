@@ -1,0 +1,425 @@
+#include "engine.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "command.h"
+#include "log.h"
+#include "obligations.h"
+#include "timeutil.h"
+#include "topic.h"
+
+int sw_engine_init(sw_engine *e, const sw_config *cfg, const sw_policy *policy, sw_store *store,
+                   sw_plugins *plugins, sw_publisher pub)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    int rc;
+
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    e->policy = policy;
+    e->store = store;
+    e->plugins = plugins;
+    e->pub = pub;
+    if ((rc = sw_store_begin(store, 0, &txn)))
+        return rc;
+    rc = sw_store_get(store, txn, SW_DB_META, "inbox_applied", 13, &v);
+    if (!rc && v.mv_size == 8)
+        e->applied_seq = sw_be64_get(v.mv_data);
+    mdb_txn_abort(txn);
+    return rc == SW_ENOENT ? 0 : rc;
+}
+
+/* Opened time: the device's own time when it is plausible, else arrival. */
+static int64_t sw__first_alarm(const sw_msg *m)
+{
+    int64_t skew = m->received_ms - m->ts_ms;
+    return (skew >= 0 && skew <= 10 * 60000) ? m->ts_ms : m->received_ms;
+}
+
+static int sw__new_id(sw_batch *b, const char *site, int64_t ms, int tz, char *out, size_t len)
+{
+    char key[96], date[16];
+    int64_t local = ms + (int64_t)tz * 1000;
+    int64_t day = local / SW_MS_PER_DAY - (local % SW_MS_PER_DAY < 0);
+    int y;
+    unsigned mo, d;
+    unsigned char be[4];
+    MDB_val v;
+    uint32_t n = 0;
+    int rc;
+
+    sw_civil_from_days(day, &y, &mo, &d);
+    snprintf(date, sizeof date, "%04d%02u%02u", y, mo, d);
+    size_t klen = (size_t)snprintf(key, sizeof key, "seq/%s/%s", site, date);
+    rc = sw_store_get(b->e->store, b->txn, SW_DB_META, key, klen, &v);
+    if (!rc && v.mv_size == 4)
+        n = sw_be32_get(v.mv_data);
+    else if (rc && rc != SW_ENOENT)
+        return rc;
+    n++;
+    sw_be32_put(be, n);
+    if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key, klen, be, 4)))
+        return rc;
+    snprintf(out, len, "%s-%s-%04" PRIu32, site, date, n);
+    return 0;
+}
+
+/* The message payload as stored in the timeline: personal data removed. */
+static cJSON *sw__payload_copy(const sw_msg *m)
+{
+    cJSON *p = cJSON_Duplicate(m->json, 1);
+    if (p)
+        cJSON_DeleteItemFromObjectCaseSensitive(p, "contact");
+    return p;
+}
+
+static int sw__open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
+                             sw_dirty **out)
+{
+    sw_dirty *d;
+    char id[SW_ID_MAX + 1];
+    int rc, uncovered = 0;
+
+    if ((rc = sw__new_id(b, m->site, sw__first_alarm(m), site->tz_offset_s, id, sizeof id)))
+        return rc;
+    if (!(d = sw_batch_dirty_new(b, id)))
+        return SW_ENOMEM;
+    sw_incident *inc = &d->inc;
+    snprintf(inc->site, sizeof inc->site, "%s", m->site);
+    snprintf(inc->cls, sizeof inc->cls, "%s", cls->name);
+    snprintf(inc->label, sizeof inc->label, "%s", cls->label);
+    snprintf(inc->priority, sizeof inc->priority, "%s", cls->priority);
+    /* A resident's urgent request is urgent whatever the class default. */
+    if (m->urgency && !strcmp(m->urgency, "urgent"))
+        snprintf(inc->priority, sizeof inc->priority, "urgent");
+    inc->level = cls->level;
+    inc->state = SW_ST_OPEN;
+    inc->opened_ms = sw__first_alarm(m);
+    inc->review = cls->has_review ? SW_REVIEW_AWAITING : SW_REVIEW_NOT_REQUIRED;
+    inc->location = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m->json, "location"), 1);
+    snprintf(inc->corr_key, sizeof inc->corr_key, "%s", m->corr_key);
+    sw_obl_arm(inc, cls, SW_FROM_OPENED, inc->opened_ms, site, b->e->cfg->clock_scale, &uncovered);
+    if (uncovered)
+        sw_batch_calendar_uncovered(b, site);
+    b->stats.opened++;
+    *out = d;
+    return 0;
+}
+
+static int sw__corr_put(sw_batch *b, const char *key, int64_t ms, const char *id)
+{
+    unsigned char val[8 + SW_ID_MAX];
+    size_t idlen = strlen(id);
+    sw_be64_put(val, (uint64_t)ms);
+    memcpy(val + 8, id, idlen);
+    return sw_store_put(b->e->store, b->txn, SW_DB_CORR, key, strlen(key), val, 8 + idlen);
+}
+
+/* The open incident `m` joins, or NULL. */
+static int sw__correlate(sw_batch *b, const sw_msg *m, sw_dirty **out)
+{
+    MDB_val v;
+    char id[SW_ID_MAX + 1];
+    int rc;
+
+    *out = NULL;
+    if (!m->corr_key[0])
+        return 0;
+    rc = sw_store_get(b->e->store, b->txn, SW_DB_CORR, m->corr_key, strlen(m->corr_key), &v);
+    if (rc == SW_ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.mv_size <= 8 || v.mv_size - 8 > SW_ID_MAX)
+        return 0;
+    int64_t last = (int64_t)sw_be64_get(v.mv_data);
+    memcpy(id, (char *)v.mv_data + 8, v.mv_size - 8);
+    id[v.mv_size - 8] = 0;
+    if (m->received_ms - last > m->corr_window_ms)
+        return 0;
+    if ((rc = sw_batch_load(b, id, out)) == SW_ENOENT)
+        return 0;
+    if (!rc && (*out)->inc.state >= SW_ST_RESOLVED)
+        *out = NULL;
+    return rc;
+}
+
+static int sw__record(sw_batch *b, sw_msg *m, uint64_t seq)
+{
+    char key[SW_SITE_MAX + 24];
+    size_t n = (size_t)snprintf(key, sizeof key, "%s/", m->site);
+    cJSON *o = cJSON_CreateObject();
+    char *txt;
+    int rc;
+
+    sw_be64_put((unsigned char *)key + n, (uint64_t)m->received_ms);
+    sw_be64_put((unsigned char *)key + n + 8, seq);
+    cJSON_AddStringToObject(o, "topic", m->topic);
+    cJSON_AddNumberToObject(o, "received", (double)m->received_ms);
+    cJSON_AddStringToObject(o, "class", m->cls);
+    cJSON_AddItemToObject(o, "payload", sw__payload_copy(m));
+    txt = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!txt)
+        return SW_ENOMEM;
+    rc = sw_store_put(b->e->store, b->txn, SW_DB_RECORDS, key, n + 16, txt, strlen(txt));
+    free(txt);
+    return rc;
+}
+
+static int sw__dedup_put(sw_batch *b, const sw_msg *m, const char *id)
+{
+    if (!m->dedup_key[0])
+        return 0;
+    return sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), id,
+                        strlen(id));
+}
+
+/* A retransmission: count it; a report or command gets its answer again. */
+static int sw__duplicate(sw_batch *b, sw_msg *m, const sw_inmsg *in, int *is_dup)
+{
+    MDB_val v;
+    char id[SW_ID_MAX + 1];
+    sw_dirty *d = NULL;
+    int rc;
+
+    *is_dup = 0;
+    if (!m->dedup_key[0])
+        return 0;
+    rc = sw_store_get(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), &v);
+    if (rc == SW_ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    *is_dup = 1;
+    b->stats.duplicates++;
+    if (m->kind == SW_MSG_EVENT)
+        return 0;
+    snprintf(id, sizeof id, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+    if (id[0] && (rc = sw_batch_load(b, id, &d)) && rc != SW_ENOENT)
+        return rc;
+    return sw_batch_reply(b, m, in, d, 1, NULL, NULL);
+}
+
+static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
+{
+    const sw_class *cls = sw_policy_class(b->e->policy, m->cls);
+    const sw_site_conf *site = sw_config_site(b->e->cfg, m->site);
+    sw_dirty *d = NULL;
+    int rc, dup;
+    char by[SW_ID_MAX + 16];
+
+    if (!cls)
+        return sw_msg_reject(m, "unknown_class", "class \"%s\" is not in the policy", m->cls);
+    if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
+        return rc;
+    if (!cls->incident) {
+        if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
+            return rc;
+        b->stats.accepted++;
+        return 0;
+    }
+    if ((rc = sw__correlate(b, m, &d)))
+        return rc;
+    if (!d && (rc = sw__open_incident(b, m, cls, site, &d)))
+        return rc;
+    if (m->corr_key[0] && (rc = sw__corr_put(b, m->corr_key, m->received_ms, d->inc.id)))
+        return rc;
+
+    sw_incident *inc = &d->inc;
+    if (m->kind == SW_MSG_EVENT)
+        snprintf(by, sizeof by, "%s/%s", m->source, m->device);
+    else
+        snprintf(by, sizeof by, "report/%s", m->user);
+    inc->events++;
+    inc->updated_ms = m->received_ms;
+    inc->last_event_ms = m->received_ms;
+    sw_incident_add_source(inc, by);
+    d->changed = 1;
+
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "kind", m->kind == SW_MSG_EVENT ? "event" : "report");
+    cJSON_AddStringToObject(entry, "topic", m->topic);
+    cJSON_AddItemToObject(entry, "payload", sw__payload_copy(m));
+    if ((rc = sw_batch_timeline(b, d, m->received_ms, by, entry)))
+        return rc;
+    if (m->meets[0] && !m->normal && sw_obl_meet(inc, m->meets, m->received_ms, by) > 0 &&
+        (rc = sw_batch_timeline_obligation(b, d, m->received_ms, by, m->meets)))
+        return rc;
+    if ((rc = sw__dedup_put(b, m, inc->id)))
+        return rc;
+    if (m->kind == SW_MSG_REPORT && m->contact) {
+        char key[SW_KEY_MAX];
+        char *txt = cJSON_PrintUnformatted(m->contact);
+        size_t n = (size_t)snprintf(key, sizeof key, "%s/%s/%s", inc->id, m->user,
+                                    m->report_id ? m->report_id : "-");
+        if (!txt)
+            return SW_ENOMEM;
+        rc = sw_store_put(b->e->store, b->txn, SW_DB_PERSONAL, key, n, txt, strlen(txt));
+        free(txt);
+        if (rc)
+            return rc;
+    }
+    b->stats.accepted++;
+    if (m->kind == SW_MSG_REPORT)
+        return sw_batch_reply(b, m, in, d, 0, NULL, NULL);
+    return 0;
+}
+
+static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
+{
+    sw_dirty *d = NULL;
+    const char *code = NULL;
+    char why[SW_REASON_MAX];
+    int rc, dup;
+
+    if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
+        return rc;
+    if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_COMMAND, m)))
+        return rc;
+    if (!sw_op_known(m->op)) {
+        code = "unknown_op";
+        snprintf(why, sizeof why, "op \"%s\" is not one of the contract's ops", m->op);
+    } else if (!m->incident_id) {
+        code = "bad_command";
+        snprintf(why, sizeof why, "\"incident\" is required");
+    } else if ((rc = sw_batch_load(b, m->incident_id, &d)) == SW_ENOENT ||
+               (!rc && strcmp(d->inc.site, m->site))) {
+        d = NULL;
+        code = "unknown_incident";
+        snprintf(why, sizeof why, "no incident %s at site %s", m->incident_id, m->site);
+    } else if (rc) {
+        return rc;
+    } else if ((rc = sw_command_apply(b, d, m, &code, why, sizeof why)) < 0) {
+        return rc;
+    }
+    if (code) {
+        b->stats.rejected++;
+        return sw_batch_reply(b, m, in, d, 0, code, why);
+    }
+    if ((rc = sw__dedup_put(b, m, d->inc.id)))
+        return rc;
+    b->stats.accepted++;
+    return sw_batch_reply(b, m, in, d, 0, NULL, NULL);
+}
+
+/* One message: parse the topic, run the plugins, apply. Returns 0 when the
+ * message was handled (applied or answered) and a negative code only for
+ * failures that must abort the whole transaction. */
+static int sw__one(sw_batch *b, const sw_inmsg *in)
+{
+    sw_msg m;
+    sw_topic t;
+    const char *code = NULL;
+    int rc;
+
+    memset(&m, 0, sizeof m);
+    m.size = sizeof m;
+    m.topic = in->topic;
+    m.payload = in->payload;
+    m.payload_len = in->payload_len;
+    m.received_ms = in->received_ms;
+    b->stats.received++;
+
+    if (sw_topic_parse(b->e->cfg->prefix, in->topic, in->topic_len, &t, &code)) {
+        sw_msg_reject(&m, code,
+                      "topic is not P/{site}/event/{source}/{device}, "
+                      "P/{site}/report/{user} or P/{site}/cmd/{user} with ids of the "
+                      "contract's alphabet");
+        rc = SW_EREJECTED;
+        goto done;
+    }
+    m.kind = t.kind;
+    m.site = t.site;
+    m.source = t.source[0] ? t.source : NULL;
+    m.device = t.device[0] ? t.device : NULL;
+    m.user = t.user[0] ? t.user : NULL;
+    if (in->payload_full_len > SW_PAYLOAD_MAX) {
+        rc = sw_msg_reject(&m, "too_large", "payload of %zu bytes is over the %d-byte limit",
+                           in->payload_full_len, SW_PAYLOAD_MAX);
+        goto done;
+    }
+    if (!sw_config_site(b->e->cfg, m.site)) {
+        rc =
+            sw_msg_reject(&m, "unknown_site", "site %s is not configured on this instance", m.site);
+        goto done;
+    }
+    if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_DECODE, &m)))
+        goto done;
+    if (m.kind != SW_MSG_COMMAND) {
+        if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_CLASSIFY, &m)))
+            goto done;
+        if (!m.cls[0]) {
+            rc = sw_msg_reject(&m, "unclassified", "no plugin classified this message");
+            goto done;
+        }
+    }
+    if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_CORRELATE, &m)))
+        goto done;
+    rc = m.kind == SW_MSG_COMMAND ? sw__command(b, &m, in) : sw__event_or_report(b, &m, in);
+done:
+    if (rc == SW_EREJECTED || (rc && m.error_code[0])) {
+        if (!m.error_code[0])
+            sw_msg_reject(&m, "rejected", "rejected by a plugin");
+        b->stats.rejected++;
+        rc = sw_batch_deadletter(b, &m, in, t.site);
+        if (!rc && m.user && m.kind != SW_MSG_EVENT)
+            rc = sw_batch_reply(b, &m, in, NULL, 0, m.error_code, m.error_reason);
+    }
+    cJSON_Delete(m.json);
+    return rc;
+}
+
+int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n)
+{
+    for (int attempt = 0;; attempt++) {
+        sw_batch b;
+        int rc = sw_batch_begin(&b, e);
+        for (int i = 0; !rc && i < n; i++)
+            rc = sw__one(&b, msgs[i]);
+        if (!rc && n)
+            rc = sw_batch_commit(&b, msgs[n - 1]->seq);
+        if (!rc) {
+            sw_batch_publish(&b);
+            sw_batch_end(&b);
+            return 0;
+        }
+        sw_batch_end(&b);
+        if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(e->store))
+            return rc;
+    }
+}
+
+char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog)
+{
+    MDB_txn *txn;
+    cJSON *o = cJSON_CreateObject();
+    char *out;
+
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "received", (double)e->stats.received);
+    cJSON_AddNumberToObject(o, "accepted", (double)e->stats.accepted);
+    cJSON_AddNumberToObject(o, "rejected", (double)e->stats.rejected);
+    cJSON_AddNumberToObject(o, "duplicates", (double)e->stats.duplicates);
+    if (!sw_store_begin(e->store, 0, &txn)) {
+        cJSON_AddNumberToObject(o, "incidents_open",
+                                (double)sw_store_count(e->store, txn, SW_DB_OPEN));
+        cJSON_AddNumberToObject(o, "timers_armed",
+                                (double)sw_store_count(e->store, txn, SW_DB_DEADLINES));
+        mdb_txn_abort(txn);
+    }
+    cJSON_AddNumberToObject(o, "escalations_sent", (double)e->stats.escalations);
+    cJSON_AddNumberToObject(o, "store_size", (double)sw_store_used(e->store));
+    cJSON_AddNumberToObject(o, "incidents_opened", (double)e->stats.opened);
+    cJSON_AddNumberToObject(o, "inbox_backlog", (double)inbox_backlog);
+    cJSON_AddNumberToObject(o, "calendar_uncovered", (double)e->stats.calendar_uncovered);
+    out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}

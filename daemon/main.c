@@ -1,0 +1,384 @@
+/*
+ * siteward: the daemon. Wires the configuration, policy, plugins, store,
+ * inbox, engine and MQTT client to one libuv loop that owns all state.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "engine.h"
+#include "inbox.h"
+#include "log.h"
+#include "mqtt.h"
+#include "notify.h"
+#include "plugins.h"
+#include "policy.h"
+#include "store.h"
+#include "timeutil.h"
+
+/* sysexits.h */
+#define SW_EX_USAGE     64
+#define SW_EX_SOFTWARE  70
+#define SW_EX_CANTCREAT 73
+#define SW_EX_CONFIG    78
+
+#define SW_BATCH_MAX  512 /* messages per write transaction */
+#define SW_TRIM_EVERY 256 /* applied messages between inbox trims */
+#define SW_SYNC_MS    1000
+
+#ifndef SW_DEFAULT_CONFIG
+#define SW_DEFAULT_CONFIG "/etc/siteward/siteward.json"
+#endif
+
+typedef struct sw_daemon {
+    uv_loop_t *loop;
+    sw_config cfg;
+    sw_policy policy;
+    sw_plugins *plugins;
+    sw_store store;
+    sw_inbox inbox;
+    sw_engine engine;
+    sw_mqtt mqtt;
+    int mqtt_started;
+    uv_timer_t stats_timer, sync_timer, watchdog_timer, retry_timer;
+    uv_signal_t sigterm, sigint;
+    sw_inmsg *pending, **pending_tail; /* received, not yet applied */
+    uint64_t trimmed_seq;
+    int ready;
+    int stopping;
+    char stats_topic[192];
+} sw_daemon;
+
+static void sw__usage(FILE *f)
+{
+    fprintf(f, "usage: siteward [--config FILE] [--policy FILE] [--broker URL] [--state DIR]\n"
+               "                [--prefix P] [--instance NAME] [--clock-scale F]\n");
+}
+
+static void sw__retry_cb(uv_timer_t *t);
+
+static void sw__trim(sw_daemon *d, int force)
+{
+    uint64_t applied = d->engine.applied_seq;
+    if (applied > d->trimmed_seq && (force || applied - d->trimmed_seq >= SW_TRIM_EVERY) &&
+        !sw_inbox_trim(&d->inbox, applied))
+        d->trimmed_seq = applied;
+}
+
+/* Apply everything pending, SW_BATCH_MAX messages per transaction. On a
+ * storage failure the messages stay pending (and in the inbox) and a retry
+ * is scheduled. */
+static void sw__drain(sw_daemon *d)
+{
+    sw_inmsg *batch[SW_BATCH_MAX];
+
+    while (d->pending) {
+        int n = 0;
+        for (sw_inmsg *m = d->pending; m && n < SW_BATCH_MAX; m = m->next)
+            batch[n++] = m;
+        int rc = sw_engine_apply(&d->engine, batch, n);
+        if (rc) {
+            sw_log(SW_LOG_ERR, "cannot apply %d messages: %s; retrying in 1 s", n, sw_strerror(rc));
+            uv_timer_start(&d->retry_timer, sw__retry_cb, 1000, 0);
+            break;
+        }
+        d->pending = batch[n - 1]->next;
+        for (int i = 0; i < n; i++)
+            free(batch[i]);
+    }
+    if (!d->pending)
+        d->pending_tail = &d->pending;
+    sw__trim(d, 0);
+}
+
+static void sw__retry_cb(uv_timer_t *t)
+{
+    sw__drain(t->data);
+}
+
+static void sw__on_messages(void *ctx, sw_inmsg *list)
+{
+    sw_daemon *d = ctx;
+    *d->pending_tail = list;
+    while (list->next)
+        list = list->next;
+    d->pending_tail = &list->next;
+    if (!uv_is_active((uv_handle_t *)&d->retry_timer))
+        sw__drain(d);
+}
+
+static void sw__on_replayed(void *ctx, sw_inmsg *m)
+{
+    sw_daemon *d = ctx;
+    m->next = NULL;
+    *d->pending_tail = m;
+    d->pending_tail = &m->next;
+}
+
+static void sw__on_subscribed(void *ctx)
+{
+    sw_daemon *d = ctx;
+    sw_log(SW_LOG_INFO, "subscribed; online as %s", d->stats_topic);
+    if (!d->ready) {
+        d->ready = 1;
+        sw_notify("READY=1\nSTATUS=subscribed and processing");
+    }
+}
+
+static void sw__on_lost(void *ctx)
+{
+    (void)ctx;
+    sw_notify("STATUS=broker connection lost; reconnecting");
+}
+
+static void sw__close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void sw__on_stopped(void *ctx)
+{
+    sw_daemon *d = ctx;
+    uv_close((uv_handle_t *)&d->stats_timer, sw__close_cb);
+    uv_close((uv_handle_t *)&d->sync_timer, sw__close_cb);
+    uv_close((uv_handle_t *)&d->watchdog_timer, sw__close_cb);
+    uv_close((uv_handle_t *)&d->retry_timer, sw__close_cb);
+    uv_close((uv_handle_t *)&d->sigterm, sw__close_cb);
+    uv_close((uv_handle_t *)&d->sigint, sw__close_cb);
+    sw_mqtt_close(&d->mqtt);
+}
+
+static void sw__on_signal(uv_signal_t *s, int signum)
+{
+    sw_daemon *d = s->data;
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    sw_log(SW_LOG_NOTICE, "signal %d: stopping", signum);
+    sw_notify("STOPPING=1");
+    sw_mqtt_stop(&d->mqtt);
+}
+
+static void sw__stats_cb(uv_timer_t *t)
+{
+    sw_daemon *d = t->data;
+    char *json = sw_engine_stats_json(&d->engine, sw_inbox_count(&d->inbox));
+    if (json) {
+        sw_mqtt_publish(&d->mqtt, d->stats_topic, json, strlen(json), 0, NULL, 0);
+        free(json);
+    }
+}
+
+/* Process durability: commits are not flushed one by one; the page cache
+ * already survives kill -9, and this bounds what an OS crash loses. */
+static void sw__sync_cb(uv_timer_t *t)
+{
+    sw_daemon *d = t->data;
+    sw__trim(d, 1);
+    sw_store_sync(&d->store);
+    sw_inbox_sync(&d->inbox);
+}
+
+/* Sent from the loop, so a stuck loop stops it and systemd restarts us. */
+static void sw__watchdog_cb(uv_timer_t *t)
+{
+    (void)t;
+    sw_notify("WATCHDOG=1");
+}
+
+static void sw__warn_calendars(const sw_config *cfg)
+{
+    int64_t today = (int64_t)time(NULL) * 1000;
+    for (int i = 0; i < cfg->nsites; i++) {
+        const sw_site_conf *s = &cfg->sites[i];
+        int64_t local = today + (int64_t)s->tz_offset_s * 1000;
+        if (!sw_calendar_covers(&s->calendar, local / SW_MS_PER_DAY))
+            sw_log(SW_LOG_WARNING,
+                   "site %s: calendar %s (%s) does not cover today; working-day limits fall "
+                   "back to weekends only until a calendar for this year is added",
+                   s->name, s->calendar.name, s->calendar_path);
+    }
+}
+
+static int sw__parse_args(int argc, char **argv, const char **config, sw_config_overrides *ov)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"policy", required_argument, NULL, 'p'},
+                                         {"broker", required_argument, NULL, 'b'},
+                                         {"state", required_argument, NULL, 's'},
+                                         {"prefix", required_argument, NULL, 'P'},
+                                         {"instance", required_argument, NULL, 'i'},
+                                         {"clock-scale", required_argument, NULL, 'k'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    char *end;
+
+    while ((c = getopt_long(argc, argv, "c:p:b:s:P:i:k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            *config = optarg;
+            break;
+        case 'p':
+            ov->policy = optarg;
+            break;
+        case 'b':
+            ov->broker = optarg;
+            break;
+        case 's':
+            ov->state_dir = optarg;
+            break;
+        case 'P':
+            ov->prefix = optarg;
+            break;
+        case 'i':
+            ov->instance = optarg;
+            break;
+        case 'k':
+            errno = 0;
+            ov->clock_scale = strtod(optarg, &end);
+            if (errno || *end || !(ov->clock_scale > 0 && ov->clock_scale <= 1e6)) {
+                fprintf(stderr, "siteward: --clock-scale: '%s' is not a number in (0, 1e6]\n",
+                        optarg);
+                return SW_EX_USAGE;
+            }
+            break;
+        case 'h':
+            sw__usage(stdout);
+            exit(0);
+        default:
+            sw__usage(stderr);
+            return SW_EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "siteward: unexpected argument '%s'\n", argv[optind]);
+        sw__usage(stderr);
+        return SW_EX_USAGE;
+    }
+    return 0;
+}
+
+static int sw__open_state(sw_daemon *d)
+{
+    int nosync = d->cfg.durability == SW_DURABLE_PROCESS;
+    if (mkdir(d->cfg.state_dir, 0750) && errno != EEXIST) {
+        sw_log(SW_LOG_ERR, "state directory %s: %s", d->cfg.state_dir, strerror(errno));
+        return SW_ESTORE;
+    }
+    if (sw_store_open(&d->store, d->cfg.state_dir, 0, nosync))
+        return SW_ESTORE;
+    if (sw_inbox_open(&d->inbox, d->cfg.state_dir, nosync)) {
+        sw_store_close(&d->store);
+        return SW_ESTORE;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static sw_daemon daemon;
+    sw_daemon *d = &daemon;
+    const char *config = SW_DEFAULT_CONFIG;
+    sw_config_overrides ov = {0};
+    int rc;
+
+    if ((rc = sw__parse_args(argc, argv, &config, &ov)))
+        return rc;
+    signal(SIGPIPE, SIG_IGN);
+    if (sw_config_load(&d->cfg, config, &ov))
+        return SW_EX_CONFIG;
+    if (sw_policy_load(&d->policy, d->cfg.policy_path)) {
+        sw_config_free(&d->cfg);
+        return SW_EX_CONFIG;
+    }
+    if (sw_plugins_load(&d->plugins, &d->cfg, &d->policy)) {
+        sw_policy_free(&d->policy);
+        sw_config_free(&d->cfg);
+        return SW_EX_CONFIG;
+    }
+    sw__warn_calendars(&d->cfg);
+    if (sw__open_state(d)) {
+        sw_plugins_unload(d->plugins);
+        sw_policy_free(&d->policy);
+        sw_config_free(&d->cfg);
+        return SW_EX_CANTCREAT;
+    }
+    sw_log(SW_LOG_INFO, "siteward %s: instance %s, policy %s (%s), state %s, durability %s%s",
+           SW_VERSION, d->cfg.instance, d->policy.name, d->cfg.policy_path, d->cfg.state_dir,
+           d->cfg.durability == SW_DURABLE_POWER ? "power" : "process",
+           d->cfg.clock_scale != 1.0 ? ", clock scaled" : "");
+
+    d->loop = uv_default_loop();
+    d->pending_tail = &d->pending;
+    snprintf(d->stats_topic, sizeof d->stats_topic, "%s/_daemon/%s/stats", d->cfg.prefix,
+             d->cfg.instance);
+    sw_publisher pub = {sw_mqtt_publish, &d->mqtt};
+    if (sw_engine_init(&d->engine, &d->cfg, &d->policy, &d->store, d->plugins, pub)) {
+        rc = SW_EX_SOFTWARE;
+        goto out;
+    }
+    d->trimmed_seq = d->engine.applied_seq;
+
+    uv_timer_init(d->loop, &d->retry_timer);
+    d->retry_timer.data = d;
+    uv_timer_init(d->loop, &d->stats_timer);
+    d->stats_timer.data = d;
+    uv_timer_init(d->loop, &d->sync_timer);
+    d->sync_timer.data = d;
+    uv_timer_init(d->loop, &d->watchdog_timer);
+    d->watchdog_timer.data = d;
+    uv_signal_init(d->loop, &d->sigterm);
+    d->sigterm.data = d;
+    uv_signal_init(d->loop, &d->sigint);
+    d->sigint.data = d;
+
+    sw_mqtt_handlers h = {sw__on_messages, sw__on_subscribed, sw__on_lost, sw__on_stopped, d};
+    if (sw_mqtt_start(&d->mqtt, d->loop, &d->cfg, &d->inbox, h)) {
+        rc = SW_EX_CONFIG;
+        goto out;
+    }
+    d->mqtt_started = 1;
+    /* What arrived before a crash or stop and was not yet applied. Replayed
+     * before new messages: the MQTT callbacks only queue until the loop runs. */
+    sw_inbox_replay(&d->inbox, d->engine.applied_seq, sw__on_replayed, d);
+    sw__drain(d);
+
+    uv_timer_start(&d->stats_timer, sw__stats_cb, (uint64_t)d->cfg.stats_interval_ms,
+                   (uint64_t)d->cfg.stats_interval_ms);
+    uv_timer_start(&d->sync_timer, sw__sync_cb, SW_SYNC_MS, SW_SYNC_MS);
+    uint64_t wd = sw_notify_watchdog_ms();
+    if (wd)
+        uv_timer_start(&d->watchdog_timer, sw__watchdog_cb, wd / 2, wd / 2);
+    uv_signal_start(&d->sigterm, sw__on_signal, SIGTERM);
+    uv_signal_start(&d->sigint, sw__on_signal, SIGINT);
+
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    rc = 0;
+out:
+    if (d->mqtt_started)
+        uv_run(d->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(d->loop))
+        sw_log(SW_LOG_WARNING, "loop closed with handles still open");
+    while (d->pending) {
+        sw_inmsg *n = d->pending->next;
+        free(d->pending);
+        d->pending = n;
+    }
+    sw__trim(d, 1);
+    sw_inbox_close(&d->inbox);
+    sw_store_close(&d->store);
+    sw_plugins_unload(d->plugins);
+    sw_policy_free(&d->policy);
+    sw_config_free(&d->cfg);
+    if (!rc)
+        sw_log(SW_LOG_NOTICE, "stopped");
+    return rc;
+}

@@ -1,0 +1,62 @@
+/*
+ * The MQTT side: a Paho MQTTAsync client (MQTT 5, persistent session).
+ *
+ * Threading: Paho calls sw__arrived() and the connection callbacks on its
+ * own thread. The arrival callback makes each message durable in the inbox
+ * before returning (Paho sends the PUBACK after it returns, whatever it
+ * returns), queues it, and wakes the loop with uv_async_send(). Everything
+ * else, including publishing, runs on the loop thread.
+ */
+#ifndef SW_MQTT_H
+#define SW_MQTT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <MQTTAsync.h>
+#include <uv.h>
+
+#include "config.h"
+#include "inbox.h"
+
+typedef struct sw_mqtt sw_mqtt;
+
+/* Called on the loop thread. */
+typedef struct sw_mqtt_handlers {
+    void (*messages)(void *ctx, sw_inmsg *list); /* takes ownership of the list */
+    void (*subscribed)(void *ctx);               /* after every (re)subscription */
+    void (*lost)(void *ctx);
+    void (*stopped)(void *ctx); /* sw_mqtt_stop() finished */
+    void *ctx;
+} sw_mqtt_handlers;
+
+struct sw_mqtt {
+    MQTTAsync client;
+    uv_async_t async;
+    pthread_mutex_t lock;
+    sw_inmsg *head, **tail; /* messages handed to the loop */
+    atomic_int flags;
+    sw_inbox *inbox;
+    const sw_config *cfg;
+    sw_mqtt_handlers h;
+    char status_topic[192];
+    char *subs[3];
+    atomic_int stopping;
+    atomic_uint store_errors;
+};
+
+/* Create the client and start connecting. Returns 0 or SW_EMQTT. */
+int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *inbox,
+                  sw_mqtt_handlers h);
+/* Publish (QoS 1) from the loop thread; `corr` may be NULL. */
+int sw_mqtt_publish(void *mq, const char *topic, const char *payload, size_t len, int retained,
+                    const unsigned char *corr, size_t corr_len);
+/* Publish the retained status ("online"/"offline"). */
+int sw_mqtt_status(sw_mqtt *mq, const char *status);
+/* Publish "offline", disconnect (flushing in-flight messages for up to 3 s),
+ * then call h.stopped on the loop thread. */
+void sw_mqtt_stop(sw_mqtt *mq);
+/* Close the uv handles and destroy the client; h.stopped must have run. */
+void sw_mqtt_close(sw_mqtt *mq);
+
+#endif
