@@ -37,15 +37,20 @@ static int sw__merge(cJSON *base, cJSON *child)
             while (c) {
                 cJSON *cn = c->next;
                 cJSON_DetachItemViaPointer(it, c);
-                if (cJSON_HasObjectItem(b, c->string))
-                    cJSON_ReplaceItemInObjectCaseSensitive(b, c->string, c);
+                /* cJSON frees the item's own key while replacing: pass a copy. */
+                char name[256];
+                snprintf(name, sizeof name, "%s", c->string);
+                if (cJSON_HasObjectItem(b, name))
+                    cJSON_ReplaceItemInObjectCaseSensitive(b, name, c);
                 else
                     cJSON_AddItemToObject(b, c->string, c);
                 c = cn;
             }
             cJSON_Delete(it);
         } else if (b) {
-            cJSON_ReplaceItemInObjectCaseSensitive(base, it->string, it);
+            char name[256];
+            snprintf(name, sizeof name, "%s", it->string);
+            cJSON_ReplaceItemInObjectCaseSensitive(base, name, it);
         } else {
             cJSON_AddItemToObject(base, it->string, it);
         }
