@@ -1,5 +1,6 @@
 #include "mqtt.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,20 @@ enum {
     SW__EV_SUBSCRIBED = 1,
     SW__EV_LOST = 2,
     SW__EV_STOPPED = 4,
+    SW__EV_SENT = 8,
+};
+
+/* Until the broker says otherwise (MQTT 5 Receive Maximum). */
+#define SW__WINDOW_DEFAULT 20
+
+struct sw_outmsg {
+    sw_outmsg *next;
+    char *topic;
+    char *payload;
+    size_t len;
+    int retained;
+    unsigned char *corr;
+    size_t corr_len;
 };
 
 static int64_t sw__now_ms(void)
@@ -107,6 +122,16 @@ static void sw__lost(void *ctx, char *cause)
     sw__raise(mq, SW__EV_LOST);
 }
 
+static void sw__connect_ok(void *ctx, MQTTAsync_successData5 *resp)
+{
+    sw_mqtt *mq = ctx;
+    int window = 65535; /* absent means the protocol's maximum */
+    if (MQTTProperties_hasProperty(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM))
+        window =
+            MQTTProperties_getNumericValue(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+    atomic_store(&mq->window, window > 0 ? window : 1);
+}
+
 static void sw__connect_failed(void *ctx, MQTTAsync_failureData5 *resp)
 {
     sw_mqtt *mq = ctx;
@@ -134,6 +159,7 @@ static int sw__connect(sw_mqtt *mq)
     co.minRetryInterval = 1;
     co.maxRetryInterval = 2;
     co.connectProperties = &props;
+    co.onSuccess5 = sw__connect_ok;
     co.onFailure5 = sw__connect_failed;
     co.context = mq;
     will.topicName = mq->status_topic;
@@ -150,6 +176,8 @@ static int sw__connect(sw_mqtt *mq)
     return 0;
 }
 
+static void sw__flush(sw_mqtt *mq);
+
 /* Loop thread: take every queued message (uv_async_send coalesces). */
 static void sw__wakeup(uv_async_t *a)
 {
@@ -164,6 +192,8 @@ static void sw__wakeup(uv_async_t *a)
     pthread_mutex_unlock(&mq->lock);
     if (list)
         mq->h.messages(mq->h.ctx, list);
+    if (ev & SW__EV_SENT)
+        sw__flush(mq);
     if ((ev & SW__EV_LOST) && mq->h.lost)
         mq->h.lost(mq->h.ctx);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
@@ -186,6 +216,8 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     mq->inbox = inbox;
     mq->h = h;
     mq->tail = &mq->head;
+    mq->out_tail = &mq->out_head;
+    atomic_store(&mq->window, SW__WINDOW_DEFAULT);
     pthread_mutex_init(&mq->lock, NULL);
     snprintf(mq->status_topic, sizeof mq->status_topic, "%s/_daemon/%s/status", cfg->prefix,
              cfg->instance);
@@ -216,31 +248,98 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     return sw__connect(mq);
 }
 
-int sw_mqtt_publish(void *ctx, const char *topic, const char *payload, size_t len, int retained,
-                    const unsigned char *corr, size_t corr_len)
+static void sw__sent(void *ctx, MQTTAsync_successData5 *resp)
 {
     sw_mqtt *mq = ctx;
+    (void)resp;
+    atomic_fetch_add(&mq->done, 1);
+    sw__raise(mq, SW__EV_SENT);
+}
+
+static void sw__send_failed(void *ctx, MQTTAsync_failureData5 *resp)
+{
+    sw_mqtt *mq = ctx;
+    sw_log(SW_LOG_WARNING, "mqtt: a publication failed: %s",
+           resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+    atomic_fetch_add(&mq->done, 1);
+    sw__raise(mq, SW__EV_SENT);
+}
+
+static int sw__send(sw_mqtt *mq, const sw_outmsg *o)
+{
     MQTTAsync_message msg = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
     MQTTProperty p;
     int rc;
 
-    msg.payload = (void *)payload;
-    msg.payloadlen = (int)len;
+    msg.payload = o->payload;
+    msg.payloadlen = (int)o->len;
     msg.qos = 1;
-    msg.retained = retained;
-    if (corr && corr_len) {
+    msg.retained = o->retained;
+    if (o->corr_len) {
         p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
-        p.value.data.data = (char *)corr;
-        p.value.data.len = (int)corr_len;
+        p.value.data.data = (char *)o->corr;
+        p.value.data.len = (int)o->corr_len;
         MQTTProperties_add(&msg.properties, &p);
     }
-    rc = MQTTAsync_sendMessage(mq->client, topic, &msg, &opts);
+    opts.onSuccess5 = sw__sent;
+    opts.onFailure5 = sw__send_failed;
+    opts.context = mq;
+    rc = MQTTAsync_sendMessage(mq->client, o->topic, &msg, &opts);
     MQTTProperties_free(&msg.properties);
-    if (rc != MQTTASYNC_SUCCESS) {
-        sw_log(SW_LOG_WARNING, "mqtt: publish to %s: %s", topic, MQTTAsync_strerror(rc));
-        return SW_EMQTT;
+    if (rc == MQTTASYNC_SUCCESS)
+        mq->inflight++;
+    return rc;
+}
+
+/* Hand queued messages to Paho while the window has room. */
+static void sw__flush(sw_mqtt *mq)
+{
+    mq->inflight -= atomic_exchange(&mq->done, 0);
+    if (mq->inflight < 0)
+        mq->inflight = 0;
+    while (mq->out_head && mq->inflight < atomic_load(&mq->window)) {
+        sw_outmsg *o = mq->out_head;
+        int rc = sw__send(mq, o);
+        /* Paho's buffer is full: keep it and try again on the next completion. */
+        if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES)
+            break;
+        if (rc != MQTTASYNC_SUCCESS)
+            sw_log(SW_LOG_WARNING, "mqtt: publish to %s dropped: %s", o->topic,
+                   MQTTAsync_strerror(rc));
+        mq->out_head = o->next;
+        if (!mq->out_head)
+            mq->out_tail = &mq->out_head;
+        mq->out_queued--;
+        free(o);
     }
+}
+
+int sw_mqtt_publish(void *ctx, const char *topic, const char *payload, size_t len, int retained,
+                    const unsigned char *corr, size_t corr_len)
+{
+    sw_mqtt *mq = ctx;
+    size_t tlen = strlen(topic);
+    sw_outmsg *o = malloc(sizeof *o + tlen + 1 + len + 1 + corr_len);
+
+    if (!o)
+        return SW_ENOMEM;
+    o->next = NULL;
+    o->topic = (char *)(o + 1);
+    memcpy(o->topic, topic, tlen + 1);
+    o->payload = o->topic + tlen + 1;
+    memcpy(o->payload, payload, len);
+    o->payload[len] = 0;
+    o->len = len;
+    o->retained = retained;
+    o->corr = corr_len ? (unsigned char *)o->payload + len + 1 : NULL;
+    if (corr_len)
+        memcpy(o->corr, corr, corr_len);
+    o->corr_len = corr_len;
+    *mq->out_tail = o;
+    mq->out_tail = &o->next;
+    mq->out_queued++;
+    sw__flush(mq);
     return 0;
 }
 
@@ -269,6 +368,8 @@ void sw_mqtt_stop(sw_mqtt *mq)
         sw__raise(mq, SW__EV_STOPPED);
         return;
     }
+    /* Hand Paho everything still queued; the disconnect flushes it. */
+    atomic_store(&mq->window, INT_MAX);
     sw_mqtt_status(mq, "offline");
     opts.timeout = 3000;
     opts.onSuccess5 = sw__disconnected;
@@ -294,6 +395,11 @@ void sw_mqtt_close(sw_mqtt *mq)
     /* Messages that arrived during shutdown stay in the inbox for replay. */
     sw__free_list(mq->head);
     mq->head = NULL;
+    while (mq->out_head) {
+        sw_outmsg *n = mq->out_head->next;
+        free(mq->out_head);
+        mq->out_head = n;
+    }
     for (int i = 0; i < 3; i++)
         free(mq->subs[i]);
     pthread_mutex_destroy(&mq->lock);

@@ -1,6 +1,12 @@
 /*
  * The MQTT side: a Paho MQTTAsync client (MQTT 5, persistent session).
  *
+ * Outgoing messages wait in our own queue and are handed to Paho only while
+ * fewer than the broker's Receive Maximum are in flight. Paho 1.3.12 (Debian
+ * 12) otherwise parks its send thread for up to a second whenever that
+ * limit is reached (fixed upstream in 1.3.14), capping publishing at about
+ * Receive Maximum messages per second.
+ *
  * Threading: Paho calls sw__arrived() and the connection callbacks on its
  * own thread. The arrival callback makes each message durable in the inbox
  * before returning (Paho sends the PUBACK after it returns, whatever it
@@ -30,6 +36,8 @@ typedef struct sw_mqtt_handlers {
     void *ctx;
 } sw_mqtt_handlers;
 
+typedef struct sw_outmsg sw_outmsg;
+
 struct sw_mqtt {
     MQTTAsync client;
     uv_async_t async;
@@ -43,12 +51,19 @@ struct sw_mqtt {
     char *subs[3];
     atomic_int stopping;
     atomic_uint store_errors;
+    /* Loop thread only, but `done` which Paho's thread adds to. */
+    sw_outmsg *out_head, **out_tail;
+    size_t out_queued;
+    int inflight;
+    atomic_int window; /* the broker's Receive Maximum */
+    atomic_int done;   /* publications completed, not yet subtracted */
 };
 
 /* Create the client and start connecting. Returns 0 or SW_EMQTT. */
 int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *inbox,
                   sw_mqtt_handlers h);
-/* Publish (QoS 1) from the loop thread; `corr` may be NULL. */
+/* Publish (QoS 1) from the loop thread; `corr` may be NULL. The message is
+ * copied; it is sent now or queued until the in-flight window has room. */
 int sw_mqtt_publish(void *mq, const char *topic, const char *payload, size_t len, int retained,
                     const unsigned char *corr, size_t corr_len);
 /* Publish the retained status ("online"/"offline"). */
