@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "obligations.h"
+#include "timeutil.h"
 #include "topic.h"
 
 struct sw_out {
@@ -108,8 +110,6 @@ int sw_batch_load(sw_batch *b, const char *id, sw_dirty **out)
     }
     memcpy(d->orig, d->inc.obl, sizeof d->orig);
     d->norig = d->inc.nobl;
-    d->orig_review = d->inc.review;
-    d->orig_review_due = d->inc.review_due_ms;
     d->orig_state = d->inc.state;
     sw__dirty_index(b, d);
     *out = d;
@@ -256,6 +256,56 @@ int sw_batch_reply(sw_batch *b, const sw_msg *m, const sw_inmsg *in, sw_dirty *d
     return 0;
 }
 
+int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const char *label,
+                        int step, const char *role, int64_t now)
+{
+    const sw_site_conf *site = sw_config_site(b->e->cfg, d->inc.site);
+    int tz = site ? site->tz_offset_s : 0;
+    char summary[256], due[40], text[400];
+    cJSON *o = cJSON_CreateObject(), *entry;
+    char *payload;
+    int rc;
+
+    sw_incident_summary(&d->inc, summary, sizeof summary);
+    snprintf(text, sizeof text, "%s: %s", summary, ob ? label : "opened");
+    cJSON_AddStringToObject(o, "incident", d->inc.id);
+    cJSON_AddStringToObject(o, "site", d->inc.site);
+    cJSON_AddStringToObject(o, "class", d->inc.cls);
+    if (d->inc.level)
+        cJSON_AddNumberToObject(o, "level", d->inc.level);
+    else
+        cJSON_AddNullToObject(o, "level");
+    if (ob) {
+        sw_time_format(ob->due_ms, tz, due, sizeof due);
+        cJSON_AddStringToObject(o, "obligation", ob->name);
+        cJSON_AddStringToObject(o, "due", due);
+        cJSON_AddNumberToObject(o, "overdue_s", (double)((now - ob->due_ms) / 1000));
+    } else {
+        cJSON_AddNullToObject(o, "obligation");
+        cJSON_AddNullToObject(o, "due");
+        cJSON_AddNumberToObject(o, "overdue_s", 0);
+    }
+    cJSON_AddNumberToObject(o, "step", step);
+    cJSON_AddStringToObject(o, "role", role);
+    cJSON_AddStringToObject(o, "summary", text);
+    payload = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if ((rc = sw__out(b, sw__topic(b->e->cfg->prefix, d->inc.site, "escalation", role), payload, 0,
+                      NULL, 0)))
+        return rc;
+    b->stats.escalations++;
+
+    entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "kind", "escalation");
+    if (ob) {
+        cJSON_AddStringToObject(entry, "obligation", ob->name);
+        cJSON_AddNumberToObject(entry, "overdue_s", (double)((now - ob->due_ms) / 1000));
+    }
+    cJSON_AddNumberToObject(entry, "step", step);
+    cJSON_AddStringToObject(entry, "role", role);
+    return sw_batch_timeline(b, d, now, "siteward", entry);
+}
+
 /* Cut to at most `max` bytes without splitting a UTF-8 sequence. */
 static size_t sw__utf8_cut(const char *s, size_t len, size_t max)
 {
@@ -340,15 +390,11 @@ static int sw__flush(sw_batch *b, sw_dirty *d)
     int rc = 0;
 
     for (int i = 0; !rc && i < d->norig; i++)
-        if (d->orig[i].status == SW_OBL_PENDING)
-            rc = sw__deadline(b, inc, d->orig[i].due_ms, d->orig[i].name, 0);
-    if (!rc && d->orig_review == SW_REVIEW_PENDING)
-        rc = sw__deadline(b, inc, d->orig_review_due, "review", 0);
+        if (sw_obl_timed(&d->orig[i]))
+            rc = sw__deadline(b, inc, d->orig[i].next_ms, d->orig[i].name, 0);
     for (int i = 0; !rc && i < inc->nobl; i++)
-        if (inc->obl[i].status == SW_OBL_PENDING)
-            rc = sw__deadline(b, inc, inc->obl[i].due_ms, inc->obl[i].name, 1);
-    if (!rc && inc->review == SW_REVIEW_PENDING)
-        rc = sw__deadline(b, inc, inc->review_due_ms, "review", 1);
+        if (sw_obl_timed(&inc->obl[i]))
+            rc = sw__deadline(b, inc, inc->obl[i].next_ms, inc->obl[i].name, 1);
     if (rc)
         return rc;
 
@@ -460,6 +506,7 @@ void sw_batch_publish(sw_batch *b)
     e->stats.rejected += b->stats.rejected;
     e->stats.duplicates += b->stats.duplicates;
     e->stats.opened += b->stats.opened;
+    e->stats.escalations += b->stats.escalations;
     e->stats.calendar_uncovered += b->stats.calendar_uncovered;
     e->stats.batches++;
     if (b->last_seq)

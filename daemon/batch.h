@@ -18,8 +18,6 @@ typedef struct sw_dirty {
     struct sw_dirty *hnext;         /* hash chain */
     sw_obligation orig[SW_OBL_MAX]; /* as loaded, to update the deadline index */
     int norig;
-    enum sw_review orig_review;
-    int64_t orig_review_due;
     enum sw_state orig_state;
     int created;
     int changed;
@@ -58,6 +56,10 @@ int sw_batch_timeline_obligation(sw_batch *b, sw_dirty *d, int64_t ts, const cha
  * the incident to include, or NULL. */
 int sw_batch_reply(sw_batch *b, const sw_msg *m, const sw_inmsg *in, sw_dirty *d, int duplicate,
                    const char *code, const char *message);
+/* Queue an Escalation (CONTRACT.md) of obligation `ob` (NULL: the notice
+ * sent when an incident opens) to `role`, and record it in the timeline. */
+int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const char *label,
+                        int step, const char *role, int64_t now);
 /* Queue the dead letter of a rejected message (m->error_code set). */
 int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const char *site);
 /* Count (and log, once per site per batch) a due time past the calendar. */

@@ -102,10 +102,7 @@ static int sw__reclassify(sw_batch *b, sw_dirty *d, const sw_msg *m, const char 
     snprintf(inc->label, sizeof inc->label, "%s", cls->label);
     snprintf(inc->priority, sizeof inc->priority, "%s", cls->priority);
     inc->level = cls->level;
-    if (cls->has_review && inc->review == SW_REVIEW_NOT_REQUIRED)
-        inc->review = SW_REVIEW_AWAITING;
-    else if (!cls->has_review)
-        inc->review = SW_REVIEW_NOT_REQUIRED;
+    inc->review_required = cls->has_review;
     return 0;
 }
 
@@ -122,25 +119,25 @@ static void sw__entered(sw_batch *b, sw_dirty *d, enum sw_state to, int64_t now)
     if (to == SW_ST_RESOLVED)
         sw_obl_arm(inc, cls, SW_FROM_RESOLVED, now, site, b->e->cfg->clock_scale, &uncovered);
     if (to == SW_ST_CLOSED) {
-        /* Closing ends what was still open; what counts from closing starts. */
+        /* Closing ends what was still open; what counts from closing (the
+         * review, the satisfaction callback) starts. */
         sw_obl_cancel(inc, NULL);
         sw_obl_arm(inc, cls, SW_FROM_CLOSED, now, site, b->e->cfg->clock_scale, &uncovered);
-        if (cls->has_review && inc->review == SW_REVIEW_AWAITING) {
-            inc->review = SW_REVIEW_PENDING;
-            inc->review_due_ms =
-                sw_due(&cls->review_within, now, site, b->e->cfg->clock_scale, &uncovered);
-        }
     }
-    if (to == SW_ST_OPEN) {
-        /* Reopened: the after-closing obligations no longer apply. */
+    if (to == SW_ST_OPEN) /* reopened: the after-closing obligations no longer apply */
         sw_obl_cancel(inc, NULL);
-        if (inc->review == SW_REVIEW_PENDING)
-            inc->review = SW_REVIEW_AWAITING;
-    }
-    if (to == SW_ST_REVIEWED)
-        inc->review = SW_REVIEW_SUBMITTED;
     if (uncovered)
         sw_batch_calendar_uncovered(b, site);
+}
+
+int sw_command_transition(sw_batch *b, sw_dirty *d, enum sw_state to, int64_t now, const char *by)
+{
+    enum sw_state from = d->inc.state;
+    d->inc.state = to;
+    d->inc.updated_ms = now;
+    d->changed = 1;
+    sw__entered(b, d, to, now);
+    return sw_batch_timeline_state(b, d, now, by, from, to);
 }
 
 int sw_command_apply(sw_batch *b, sw_dirty *d, const sw_msg *m, const char **code, char *why,
@@ -158,8 +155,9 @@ int sw_command_apply(sw_batch *b, sw_dirty *d, const sw_msg *m, const char **cod
     if (!(sw__ops[i].from & S(inc->state)))
         return sw__fail(code, "illegal_transition", why, whylen, "cannot %s an incident that is %s",
                         m->op, sw_state_name(inc->state));
-    if (!strcmp(m->op, "review") && inc->review != SW_REVIEW_PENDING &&
-        inc->review != SW_REVIEW_OVERDUE)
+    const sw_obligation *rv = sw_incident_obligation(inc, "review");
+    if (!strcmp(m->op, "review") &&
+        !(rv && (rv->status == SW_OBL_PENDING || rv->status == SW_OBL_MISSED)))
         return sw__fail(code, "illegal_transition", why, whylen, "incident %s needs no review%s",
                         inc->id, "");
 
@@ -183,13 +181,12 @@ int sw_command_apply(sw_batch *b, sw_dirty *d, const sw_msg *m, const char **cod
     if (sw_obl_meet(inc, m->op, now, m->user) &&
         (rc = sw_batch_timeline_obligation(b, d, now, m->user, m->op)))
         return rc;
-    if (sw__ops[i].to >= 0 && (enum sw_state)sw__ops[i].to != inc->state) {
-        enum sw_state from = inc->state, to = (enum sw_state)sw__ops[i].to;
-        inc->state = to;
-        sw__entered(b, d, to, now);
-        if ((rc = sw_batch_timeline_state(b, d, now, m->user, from, to)))
-            return rc;
-    }
+    /* States only move forward (an ack after on_site changes nothing), except
+     * by reopen. */
+    if (sw__ops[i].to >= 0 &&
+        ((enum sw_state)sw__ops[i].to > inc->state || sw__ops[i].to == SW_ST_OPEN) &&
+        (rc = sw_command_transition(b, d, (enum sw_state)sw__ops[i].to, now, m->user)))
+        return rc;
     inc->updated_ms = now;
     d->changed = 1;
     return 0;

@@ -18,4 +18,8 @@
 int sw_command_apply(sw_batch *b, sw_dirty *d, const sw_msg *m, const char **code, char *why,
                      size_t whylen);
 
+/* Move `d` to state `to` at `now` on behalf of `by`: arms the obligations
+ * that count from the new state and records the change in the timeline. */
+int sw_command_transition(sw_batch *b, sw_dirty *d, enum sw_state to, int64_t now, const char *by);
+
 #endif

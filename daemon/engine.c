@@ -100,13 +100,18 @@ static int sw__open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const 
     inc->level = cls->level;
     inc->state = SW_ST_OPEN;
     inc->opened_ms = sw__first_alarm(m);
-    inc->review = cls->has_review ? SW_REVIEW_AWAITING : SW_REVIEW_NOT_REQUIRED;
+    inc->review_required = cls->has_review;
     inc->location = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m->json, "location"), 1);
     snprintf(inc->corr_key, sizeof inc->corr_key, "%s", m->corr_key);
     sw_obl_arm(inc, cls, SW_FROM_OPENED, inc->opened_ms, site, b->e->cfg->clock_scale, &uncovered);
     if (uncovered)
         sw_batch_calendar_uncovered(b, site);
     b->stats.opened++;
+    d->changed = 1;
+    /* Level I: the manager hears at once, before any limit passes. */
+    for (int i = 0; i < cls->nnotify; i++)
+        if ((rc = sw_batch_escalation(b, d, NULL, NULL, 0, cls->notify[i], m->received_ms)))
+            return rc;
     *out = d;
     return 0;
 }
@@ -226,6 +231,13 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     }
     if ((rc = sw__correlate(b, m, &d)))
         return rc;
+    /* A condition that cleared is news only for an incident already open. */
+    if (!d && m->normal) {
+        if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
+            return rc;
+        b->stats.accepted++;
+        return 0;
+    }
     if (!d && (rc = sw__open_incident(b, m, cls, site, &d)))
         return rc;
     if (m->corr_key[0] && (rc = sw__corr_put(b, m->corr_key, m->received_ms, d->inc.id)))
@@ -250,6 +262,11 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return rc;
     if (m->meets[0] && !m->normal && sw_obl_meet(inc, m->meets, m->received_ms, by) > 0 &&
         (rc = sw_batch_timeline_obligation(b, d, m->received_ms, by, m->meets)))
+        return rc;
+    /* Where the policy says so, the all-clear resolves (never for Level I by
+     * default: an operator decides). */
+    if (m->normal && cls->resolve_on_normal && inc->state < SW_ST_RESOLVED &&
+        (rc = sw_command_transition(b, d, SW_ST_RESOLVED, m->received_ms, by)))
         return rc;
     if ((rc = sw__dedup_put(b, m, inc->id)))
         return rc;

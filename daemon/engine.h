@@ -54,6 +54,15 @@ int sw_engine_init(sw_engine *e, const sw_config *cfg, const sw_policy *policy, 
  * or a negative code; on failure nothing was applied. */
 int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n);
 
+/* Act on every deadline due at or before `now` (epoch ms; deadlines.c): a
+ * pending obligation becomes missed and escalates along its chain, a missed
+ * one escalates further. Then set *next to the earliest deadline left (0:
+ * none). A deadline that passed while siteward was down fires at once and
+ * says how late. Returns 0 or a negative code (then nothing was applied). */
+int sw_engine_tick(sw_engine *e, int64_t now, int64_t *next);
+/* The earliest deadline in the store, or 0 when there is none. */
+int sw_engine_next_deadline(sw_engine *e, int64_t *next);
+
 /* Current figures as the stats JSON of the contract (caller frees). */
 char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog);
 

@@ -9,8 +9,6 @@
 static const char *const sw__states[SW_ST_COUNT] = {"open",     "acknowledged", "on_site",
                                                     "resolved", "closed",       "reviewed"};
 static const char *const sw__obl_status[] = {"pending", "met", "missed", "cancelled"};
-static const char *const sw__reviews[] = {"not_required", "pending", "pending", "submitted",
-                                          "overdue"};
 
 #define SW__SOURCES_MAX 64
 
@@ -24,9 +22,12 @@ const char *sw_obl_status_name(enum sw_obl_status s)
     return s <= SW_OBL_CANCELLED ? sw__obl_status[s] : "pending";
 }
 
-const char *sw_review_name(enum sw_review r)
+sw_obligation *sw_incident_obligation(sw_incident *inc, const char *name)
 {
-    return r <= SW_REVIEW_OVERDUE ? sw__reviews[r] : "not_required";
+    for (int i = 0; i < inc->nobl; i++)
+        if (!strcmp(inc->obl[i].name, name))
+            return &inc->obl[i];
+    return NULL;
 }
 
 void sw_incident_free(sw_incident *inc)
@@ -83,12 +84,13 @@ char *sw_incident_encode(const sw_incident *inc)
         cJSON_AddNumberToObject(j, "met_at", (double)ob->met_ms);
         cJSON_AddNumberToObject(j, "was_missed", ob->was_missed);
         cJSON_AddStringToObject(j, "by", ob->by);
+        cJSON_AddNumberToObject(j, "esc_step", ob->esc_step);
+        cJSON_AddNumberToObject(j, "next", (double)ob->next_ms);
         cJSON_AddItemToArray(arr, j);
     }
     cJSON_AddNumberToObject(o, "esc_level", inc->esc_level);
     cJSON_AddStringToObject(o, "esc_role", inc->esc_role);
-    cJSON_AddNumberToObject(o, "review", inc->review);
-    cJSON_AddNumberToObject(o, "review_due", (double)inc->review_due_ms);
+    cJSON_AddNumberToObject(o, "review_required", inc->review_required);
     cJSON_AddNumberToObject(o, "tl_seq", inc->tl_seq);
     cJSON_AddStringToObject(o, "corr_key", inc->corr_key);
     out = cJSON_PrintUnformatted(o);
@@ -141,11 +143,12 @@ int sw_incident_decode(const char *buf, size_t len, sw_incident *inc)
         ob->met_ms = sw__num(it, "met_at");
         ob->was_missed = (int)sw__num(it, "was_missed");
         sw__copy(ob->by, sizeof ob->by, it, "by");
+        ob->esc_step = (int)sw__num(it, "esc_step");
+        ob->next_ms = sw__num(it, "next");
     }
     inc->esc_level = (int)sw__num(o, "esc_level");
     sw__copy(inc->esc_role, sizeof inc->esc_role, o, "esc_role");
-    inc->review = (enum sw_review)sw__num(o, "review");
-    inc->review_due_ms = sw__num(o, "review_due");
+    inc->review_required = (int)sw__num(o, "review_required");
     inc->tl_seq = (uint32_t)sw__num(o, "tl_seq");
     sw__copy(inc->corr_key, sizeof inc->corr_key, o, "corr_key");
     cJSON_Delete(o);
@@ -224,8 +227,19 @@ cJSON *sw_incident_public(const sw_incident *inc, int tz)
         cJSON_AddStringToObject(j, "role", inc->esc_role);
     else
         cJSON_AddNullToObject(j, "role");
+    /* The review is the obligation "review", armed when the incident closes. */
+    const sw_obligation *rv = NULL;
+    for (int i = 0; i < inc->nobl; i++)
+        if (!strcmp(inc->obl[i].name, "review"))
+            rv = &inc->obl[i];
     j = cJSON_AddObjectToObject(o, "review");
-    sw__add_time(j, "due", inc->review_due_ms, tz);
-    cJSON_AddStringToObject(j, "status", sw_review_name(inc->review));
+    sw__add_time(j, "due", rv ? rv->due_ms : 0, tz);
+    cJSON_AddStringToObject(j, "status",
+                            !inc->review_required            ? "not_required"
+                            : !rv                            ? "pending"
+                            : rv->status == SW_OBL_MET       ? "submitted"
+                            : rv->status == SW_OBL_MISSED    ? "overdue"
+                            : rv->status == SW_OBL_CANCELLED ? "not_required"
+                                                             : "pending");
     return o;
 }

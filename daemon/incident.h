@@ -27,14 +27,6 @@ enum sw_state {
 
 enum sw_obl_status { SW_OBL_PENDING = 0, SW_OBL_MET, SW_OBL_MISSED, SW_OBL_CANCELLED };
 
-enum sw_review {
-    SW_REVIEW_NOT_REQUIRED = 0,
-    SW_REVIEW_AWAITING, /* required once the incident closes; no due time yet */
-    SW_REVIEW_PENDING,
-    SW_REVIEW_SUBMITTED,
-    SW_REVIEW_OVERDUE
-};
-
 typedef struct sw_obligation {
     char name[SW_OBL_NAME_MAX];
     char met_by[SW_OBL_NAME_MAX];
@@ -43,6 +35,8 @@ typedef struct sw_obligation {
     int64_t met_ms;         /* when met, else 0 */
     int was_missed;         /* met after its due time */
     char by[SW_ID_MAX + 1]; /* who met it */
+    int esc_step;           /* escalations sent for it */
+    int64_t next_ms;        /* its next action: the due time, then each escalation */
 } sw_obligation;
 
 typedef struct sw_incident {
@@ -63,15 +57,13 @@ typedef struct sw_incident {
     int nobl;
     int esc_level;
     char esc_role[32];
-    enum sw_review review;
-    int64_t review_due_ms;
-    uint32_t tl_seq; /* timeline entries written */
+    int review_required; /* the class wants a post-incident review */
+    uint32_t tl_seq;     /* timeline entries written */
     char corr_key[SW_KEY_MAX];
 } sw_incident;
 
 const char *sw_state_name(enum sw_state s);
 const char *sw_obl_status_name(enum sw_obl_status s);
-const char *sw_review_name(enum sw_review r);
 
 /* Stored form: compact JSON with epoch-ms times. Caller frees with free(). */
 char *sw_incident_encode(const sw_incident *inc);
@@ -85,5 +77,7 @@ void sw_incident_summary(const sw_incident *inc, char *buf, size_t len);
 void sw_incident_free(sw_incident *inc);
 /* Add `src` to the sources list if not there (at most 64 are listed). */
 void sw_incident_add_source(sw_incident *inc, const char *src);
+/* The obligation `name`, or NULL. */
+sw_obligation *sw_incident_obligation(sw_incident *inc, const char *name);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <uv.h>
 
@@ -47,7 +48,7 @@ typedef struct sw_daemon {
     sw_engine engine;
     sw_mqtt mqtt;
     int mqtt_started;
-    uv_timer_t stats_timer, sync_timer, watchdog_timer, retry_timer;
+    uv_timer_t stats_timer, sync_timer, watchdog_timer, retry_timer, deadline_timer;
     uv_signal_t sigterm, sigint;
     sw_inmsg *pending, **pending_tail; /* received, not yet applied */
     uint64_t trimmed_seq;
@@ -63,6 +64,14 @@ static void sw__usage(FILE *f)
 }
 
 static void sw__retry_cb(uv_timer_t *t);
+static void sw__rearm(sw_daemon *d);
+
+static int64_t sw__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void sw__trim(sw_daemon *d, int force)
 {
@@ -96,6 +105,40 @@ static void sw__drain(sw_daemon *d)
     if (!d->pending)
         d->pending_tail = &d->pending;
     sw__trim(d, 0);
+    sw__rearm(d);
+}
+
+static void sw__deadline_cb(uv_timer_t *t);
+
+/* One libuv timer, on the earliest deadline in the store. */
+static void sw__arm_at(sw_daemon *d, int64_t next)
+{
+    if (!next || d->stopping) {
+        uv_timer_stop(&d->deadline_timer);
+        return;
+    }
+    int64_t delay = next - sw__now_ms();
+    uv_timer_start(&d->deadline_timer, sw__deadline_cb, delay > 0 ? (uint64_t)delay : 0, 0);
+}
+
+static void sw__rearm(sw_daemon *d)
+{
+    int64_t next;
+    if (!sw_engine_next_deadline(&d->engine, &next))
+        sw__arm_at(d, next);
+}
+
+static void sw__deadline_cb(uv_timer_t *t)
+{
+    sw_daemon *d = t->data;
+    int64_t next;
+    int rc = sw_engine_tick(&d->engine, sw__now_ms(), &next);
+    if (rc) {
+        sw_log(SW_LOG_ERR, "deadlines: %s; retrying in 1 s", sw_strerror(rc));
+        uv_timer_start(&d->deadline_timer, sw__deadline_cb, 1000, 0);
+        return;
+    }
+    sw__arm_at(d, next);
 }
 
 static void sw__retry_cb(uv_timer_t *t)
@@ -150,6 +193,7 @@ static void sw__on_stopped(void *ctx)
     uv_close((uv_handle_t *)&d->sync_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->watchdog_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->retry_timer, sw__close_cb);
+    uv_close((uv_handle_t *)&d->deadline_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigterm, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigint, sw__close_cb);
     sw_mqtt_close(&d->mqtt);
@@ -329,6 +373,8 @@ int main(int argc, char **argv)
 
     uv_timer_init(d->loop, &d->retry_timer);
     d->retry_timer.data = d;
+    uv_timer_init(d->loop, &d->deadline_timer);
+    d->deadline_timer.data = d;
     uv_timer_init(d->loop, &d->stats_timer);
     d->stats_timer.data = d;
     uv_timer_init(d->loop, &d->sync_timer);

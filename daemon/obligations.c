@@ -3,25 +3,38 @@
 #include <stdio.h>
 #include <string.h>
 
-int64_t sw_due(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
-               int *uncovered)
+static int64_t sw__quiet(int64_t t, int tz, int from, int to)
 {
-    int64_t span = d->ms;
-    if (d->working_days)
-        span = sw_calendar_add_working_days(&site->calendar, base_ms, d->working_days,
-                                            site->tz_offset_s, uncovered) -
-               base_ms;
-    if (scale > 0 && scale != 1.0)
-        span = (int64_t)((double)span / scale);
-    return base_ms + span;
+    int64_t local = t + (int64_t)tz * 1000;
+    int64_t day = local / SW_MS_PER_DAY - (local % SW_MS_PER_DAY < 0);
+    int64_t min = (local - day * SW_MS_PER_DAY) / 60000;
+
+    if (from < 0)
+        return t;
+    if (from < to) { /* e.g. 12:00-13:30 */
+        if (min >= from && min < to)
+            return (day * SW_MS_PER_DAY + to * 60000LL) - (int64_t)tz * 1000;
+        return t;
+    }
+    /* Across midnight, e.g. 21:00-08:00. */
+    if (min >= from)
+        return ((day + 1) * SW_MS_PER_DAY + to * 60000LL) - (int64_t)tz * 1000;
+    if (min < to)
+        return (day * SW_MS_PER_DAY + to * 60000LL) - (int64_t)tz * 1000;
+    return t;
 }
 
-static sw_obligation *sw__find(sw_incident *inc, const char *name)
+int64_t sw_due(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
+               int quiet_from, int quiet_to, int *uncovered)
 {
-    for (int i = 0; i < inc->nobl; i++)
-        if (!strcmp(inc->obl[i].name, name))
-            return &inc->obl[i];
-    return NULL;
+    int64_t due = base_ms + d->ms;
+    if (d->working_days)
+        due = sw_calendar_add_working_days(&site->calendar, base_ms, d->working_days,
+                                           site->tz_offset_s, uncovered);
+    due = sw__quiet(due, site->tz_offset_s, quiet_from, quiet_to);
+    if (scale > 0 && scale != 1.0)
+        due = base_ms + (int64_t)((double)(due - base_ms) / scale);
+    return due;
 }
 
 int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t base_ms,
@@ -33,19 +46,24 @@ int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t
         sw_obligation *ob;
         if (r->from != from)
             continue;
-        ob = sw__find(inc, r->name);
+        ob = sw_incident_obligation(inc, r->name);
         if (ob && ob->status == SW_OBL_MET)
             continue;
         if (!ob) {
             if (inc->nobl >= SW_OBL_MAX)
                 continue;
             ob = &inc->obl[inc->nobl++];
-            memset(ob, 0, sizeof *ob);
             snprintf(ob->name, sizeof ob->name, "%s", r->name);
         }
+        memset(ob->by, 0, sizeof ob->by);
         snprintf(ob->met_by, sizeof ob->met_by, "%s", r->met_by);
         ob->status = SW_OBL_PENDING;
-        ob->due_ms = sw_due(&r->within, base_ms, site, scale, uncovered);
+        ob->due_ms =
+            sw_due(&r->within, base_ms, site, scale, r->quiet_from, r->quiet_to, uncovered);
+        ob->next_ms = ob->due_ms;
+        ob->esc_step = 0;
+        ob->met_ms = 0;
+        ob->was_missed = 0;
         n++;
     }
     return n;
@@ -72,15 +90,37 @@ int sw_obl_cancel(sw_incident *inc, const sw_class *keep)
     int n = 0;
     for (int i = 0; i < inc->nobl; i++) {
         sw_obligation *ob = &inc->obl[i];
-        int kept = 0;
         if (ob->status != SW_OBL_PENDING && ob->status != SW_OBL_MISSED)
             continue;
-        for (int j = 0; keep && j < keep->nobl; j++)
-            kept |= !strcmp(keep->obl[j].name, ob->name);
-        if (kept)
+        if (keep && sw_class_rule(keep, ob->name))
             continue;
         ob->status = SW_OBL_CANCELLED;
         n++;
     }
     return n;
+}
+
+int sw_obl_timed(const sw_obligation *ob)
+{
+    return ob->status == SW_OBL_PENDING || (ob->status == SW_OBL_MISSED && ob->next_ms > 0);
+}
+
+int sw_obl_escalate(sw_obligation *ob, const sw_obl_rule *rule, const sw_site_conf *site,
+                    double scale, int64_t now_ms, int *step, const char **role)
+{
+    const sw_chain *ch = rule ? rule->chain : NULL;
+    int unc = 0;
+
+    if (!ch) {
+        ob->next_ms = 0; /* missed, recorded; nobody to tell */
+        return SW_ENOENT;
+    }
+    *step = ob->esc_step;
+    *role = ch->steps[ob->esc_step < ch->nsteps ? ob->esc_step : ch->nsteps - 1].role;
+    ob->esc_step++;
+    if (ob->esc_step < ch->nsteps)
+        ob->next_ms = sw_due(&ch->steps[ob->esc_step].after, ob->due_ms, site, scale, -1, -1, &unc);
+    else
+        ob->next_ms = sw_due(&ch->repeat, now_ms, site, scale, -1, -1, &unc);
+    return 0;
 }

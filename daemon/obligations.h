@@ -1,7 +1,7 @@
 /*
  * Obligations: the time limits a class's policy sets, computed into due
- * times when an incident reaches the state they count from, and met by the
- * command op the policy names.
+ * times when an incident reaches the state they count from, met by the
+ * command op the policy names, and escalated along their chain when missed.
  */
 #ifndef SW_OBLIGATIONS_H
 #define SW_OBLIGATIONS_H
@@ -11,15 +11,17 @@
 #include "policy.h"
 
 /* The instant `d` after `base_ms` for `site`: calendar durations add
- * directly, working days follow the site calendar. The interval is divided
- * by `scale` (--clock-scale). Sets *uncovered when the calendar did not
- * cover a day walked. */
+ * directly, working days follow the site calendar; an instant inside the
+ * quiet hours [quiet_from, quiet_to) (local minutes of day, -1 for none)
+ * moves to their end. The interval is then divided by `scale`
+ * (--clock-scale). Sets *uncovered when the calendar did not cover a day
+ * walked. */
 int64_t sw_due(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
-               int *uncovered);
+               int quiet_from, int quiet_to, int *uncovered);
 
 /* Add the class's obligations that count from `from`, due from `base_ms`.
- * An obligation of the same name already on the incident is recomputed if
- * pending, kept if met. Returns how many were added or recomputed. */
+ * An obligation of the same name already on the incident is recomputed
+ * unless met. Returns how many were added or recomputed. */
 int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t base_ms,
                const sw_site_conf *site, double scale, int *uncovered);
 
@@ -27,8 +29,21 @@ int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t
  * by `by`. Returns how many were met. */
 int sw_obl_meet(sw_incident *inc, const char *op, int64_t now_ms, const char *by);
 
-/* Cancel every pending obligation (the incident closed or changed class);
- * with `keep` non-NULL, obligations of that class are left alone. */
+/* Cancel every pending or missed obligation; with `keep` non-NULL, those
+ * the class `keep` also has are left alone. Returns how many. */
 int sw_obl_cancel(sw_incident *inc, const sw_class *keep);
+
+/* 1 if the obligation still needs a timer: pending, or missed and still
+ * escalating. */
+int sw_obl_timed(const sw_obligation *ob);
+
+/*
+ * The escalation due now for missed obligation `ob` of `rule`: the step
+ * (0-based) and its role. Advances ob->esc_step and ob->next_ms past `now`
+ * (steps already due are sent one per call; repeats restart from `now`).
+ * Returns 0, or SW_ENOENT when the rule has no chain (nobody to tell).
+ */
+int sw_obl_escalate(sw_obligation *ob, const sw_obl_rule *rule, const sw_site_conf *site,
+                    double scale, int64_t now_ms, int *step, const char **role);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "jsonfile.h"
 #include "log.h"
+#include "topic.h"
 
 static const char *const sw__ops[] = {
     "ack",        "plan_activated", "on_site",       "progress", "resolve",      "close",  "reopen",
@@ -103,7 +104,109 @@ static int sw__from_parse(const char *s, enum sw_from *out)
     return 0;
 }
 
-static int sw__class_parse(const char *path, const cJSON *c, sw_class *cls)
+static int sw__role_ok(const char *r)
+{
+    return r && strlen(r) < SW_ROLE_MAX && sw_site_valid(r, strlen(r));
+}
+
+static int sw__chains_parse(const char *path, sw_policy *p)
+{
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(p->root, "escalations"), *c;
+    char key[160];
+    int i = 0;
+
+    if (!all)
+        return 0;
+    if (!cJSON_IsObject(all))
+        return sw_json_error(path, "escalations",
+                             "must map chain names to {\"chain\", \"repeat\"}");
+    p->nchains = cJSON_GetArraySize(all);
+    if (!(p->chains = calloc((size_t)p->nchains, sizeof *p->chains)))
+        return SW_ENOMEM;
+    cJSON_ArrayForEach(c, all)
+    {
+        sw_chain *ch = &p->chains[i++];
+        const cJSON *steps = cJSON_GetObjectItemCaseSensitive(c, "chain");
+        const char *repeat = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "repeat"));
+        snprintf(ch->name, sizeof ch->name, "%s", c->string);
+        snprintf(key, sizeof key, "escalations.%s.chain", ch->name);
+        if (!cJSON_IsArray(steps) || !cJSON_GetArraySize(steps))
+            return sw_json_error(path, key, "must be a non-empty array of {\"role\", \"after\"}");
+        ch->nsteps = cJSON_GetArraySize(steps);
+        if (!(ch->steps = calloc((size_t)ch->nsteps, sizeof *ch->steps)))
+            return SW_ENOMEM;
+        for (int j = 0; j < ch->nsteps; j++) {
+            const cJSON *st = cJSON_GetArrayItem(steps, j);
+            const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "role"));
+            const char *after = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "after"));
+            snprintf(key, sizeof key, "escalations.%s.chain[%d]", ch->name, j);
+            if (!sw__role_ok(role))
+                return sw_json_error(path, key, "\"role\" must be 1-31 of A-Z a-z 0-9 _ -");
+            snprintf(ch->steps[j].role, sizeof ch->steps[j].role, "%s", role);
+            if (!after || sw_duration_parse(after, &ch->steps[j].after))
+                return sw_json_error(path, key, "\"after\" must be a duration such as \"15m\"");
+            if (j &&
+                ch->steps[j].after.ms + ch->steps[j].after.working_days * SW_MS_PER_DAY <
+                    ch->steps[j - 1].after.ms + ch->steps[j - 1].after.working_days * SW_MS_PER_DAY)
+                return sw_json_error(path, key, "steps must come in order of \"after\"");
+        }
+        snprintf(key, sizeof key, "escalations.%s.repeat", ch->name);
+        if (!repeat || sw_duration_parse(repeat, &ch->repeat) ||
+            (ch->repeat.ms < 1000 && !ch->repeat.working_days))
+            return sw_json_error(path, key, "must be a duration of at least \"1s\"");
+    }
+    return 0;
+}
+
+static const sw_chain *sw__chain(const sw_policy *p, const char *name)
+{
+    for (int i = 0; name && i < p->nchains; i++)
+        if (!strcmp(p->chains[i].name, name))
+            return &p->chains[i];
+    return NULL;
+}
+
+/* "escalation": NAME, when present, must name a chain. */
+static int sw__chain_ref(const char *path, const sw_policy *p, const cJSON *obj, const char *key,
+                         const sw_chain *def, const sw_chain **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "escalation");
+    *out = def;
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v) || !(*out = sw__chain(p, v->valuestring)))
+        return sw_json_error(path, key, "\"escalation\" must name a chain under \"escalations\"");
+    return 0;
+}
+
+static int sw__clock_min(const char *s, int *out)
+{
+    int h, m;
+    char tail;
+    if (!s || sscanf(s, "%2d:%2d%c", &h, &m, &tail) != 2 || strlen(s) != 5 || h > 23 || m > 59)
+        return SW_EINVAL;
+    *out = h * 60 + m;
+    return 0;
+}
+
+static int sw__quiet_parse(const char *path, sw_policy *p)
+{
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(p->root, "quiet_hours");
+    p->quiet_from_min = p->quiet_to_min = -1;
+    if (!q)
+        return 0;
+    if (sw__clock_min(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(q, "from")),
+                      &p->quiet_from_min) ||
+        sw__clock_min(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(q, "to")),
+                      &p->quiet_to_min) ||
+        p->quiet_from_min == p->quiet_to_min)
+        return sw_json_error(
+            path, "quiet_hours",
+            "must be {\"from\": \"HH:MM\", \"to\": \"HH:MM\"}, two different times");
+    return 0;
+}
+
+static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c, sw_class *cls)
 {
     char key[160];
     const cJSON *v;
@@ -141,7 +244,31 @@ static int sw__class_parse(const char *path, const cJSON *c, sw_class *cls)
     }
     cls->incident = v ? cJSON_IsTrue(v) : 1;
 
+    v = cJSON_GetObjectItemCaseSensitive(c, "resolve_on_normal");
+    if (v && !cJSON_IsBool(v)) {
+        snprintf(key, sizeof key, "classes.%s.resolve_on_normal", cls->name);
+        return sw_json_error(path, key, "must be true or false");
+    }
+    cls->resolve_on_normal = cJSON_IsTrue(v);
+
+    v = cJSON_GetObjectItemCaseSensitive(c, "notify");
+    snprintf(key, sizeof key, "classes.%s.notify", cls->name);
+    if (v && (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 4))
+        return sw_json_error(path, key, "must be an array of at most 4 roles");
+    for (int i = 0; v && i < cJSON_GetArraySize(v); i++) {
+        const char *role = cJSON_GetStringValue(cJSON_GetArrayItem(v, i));
+        if (!sw__role_ok(role))
+            return sw_json_error(path, key, "roles are 1-31 of A-Z a-z 0-9 _ -");
+        snprintf(cls->notify[cls->nnotify++], SW_ROLE_MAX, "%s", role);
+    }
+
+    const sw_chain *chain;
+    snprintf(key, sizeof key, "classes.%s", cls->name);
+    if (sw__chain_ref(path, p, c, key, sw__chain(p, "default"), &chain))
+        return SW_ECONFIG;
+
     const cJSON *obl = cJSON_GetObjectItemCaseSensitive(c, "obligations");
+    const cJSON *review = cJSON_GetObjectItemCaseSensitive(c, "review");
     if (obl && !cJSON_IsArray(obl)) {
         snprintf(key, sizeof key, "classes.%s.obligations", cls->name);
         return sw_json_error(path, key, "must be an array");
@@ -157,11 +284,15 @@ static int sw__class_parse(const char *path, const cJSON *c, sw_class *cls)
         const char *within = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "within"));
         const char *met_by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "met_by"));
         const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
+        const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "label"));
+        const cJSON *contact = cJSON_GetObjectItemCaseSensitive(o, "contact");
 
         snprintf(key, sizeof key, "classes.%s.obligations[%d]", cls->name, i);
-        if (!name || !*name || strlen(name) >= sizeof r->name)
-            return sw_json_error(path, key, "needs a \"name\" of 1-47 characters");
+        if (!name || !*name || strlen(name) >= sizeof r->name || !strcmp(name, "review"))
+            return sw_json_error(path, key,
+                                 "needs a \"name\" of 1-47 characters (\"review\" is reserved)");
         snprintf(r->name, sizeof r->name, "%s", name);
+        snprintf(r->label, sizeof r->label, "%s", label ? label : name);
         for (int j = 0; j < i; j++)
             if (!strcmp(cls->obl[j].name, name))
                 return sw_json_error(path, key, "obligation '%s' is listed twice", name);
@@ -175,14 +306,30 @@ static int sw__class_parse(const char *path, const cJSON *c, sw_class *cls)
         if (sw__from_parse(from, &r->from))
             return sw_json_error(path, key,
                                  "\"from\" must be \"opened\", \"resolved\" or \"closed\"");
+        if (contact && !cJSON_IsBool(contact))
+            return sw_json_error(path, key, "\"contact\" must be true or false");
+        r->contact = cJSON_IsTrue(contact);
+        r->quiet_from = r->contact ? p->quiet_from_min : -1;
+        r->quiet_to = r->contact ? p->quiet_to_min : -1;
+        if (sw__chain_ref(path, p, o, key, chain, &r->chain))
+            return SW_ECONFIG;
     }
-
-    v = cJSON_GetObjectItemCaseSensitive(c, "review");
-    if (v) {
-        const char *within = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "within"));
+    if (review) {
+        sw_obl_rule *r = &cls->obl[cls->nobl];
+        const char *within =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(review, "within"));
         snprintf(key, sizeof key, "classes.%s.review", cls->name);
-        if (!within || sw_duration_parse(within, &cls->review_within))
-            return sw_json_error(path, key, "must be {\"within\": DURATION}");
+        if (!within || sw_duration_parse(within, &r->within))
+            return sw_json_error(path, key,
+                                 "must be {\"within\": DURATION, \"escalation\"?: CHAIN}");
+        if (sw__chain_ref(path, p, review, key, chain, &r->chain))
+            return SW_ECONFIG;
+        snprintf(r->name, sizeof r->name, "review");
+        snprintf(r->label, sizeof r->label, "post-incident review not submitted");
+        snprintf(r->met_by, sizeof r->met_by, "review");
+        r->from = SW_FROM_CLOSED;
+        r->quiet_from = r->quiet_to = -1;
+        cls->nobl++;
         cls->has_review = 1;
     }
     return 0;
@@ -211,9 +358,13 @@ int sw_policy_load(sw_policy *p, const char *path)
         sw_policy_free(p);
         return SW_ENOMEM;
     }
+    if (sw__chains_parse(path, p) || sw__quiet_parse(path, p)) {
+        sw_policy_free(p);
+        return SW_ECONFIG;
+    }
     cJSON_ArrayForEach(c, classes)
     {
-        if (sw__class_parse(path, c, &p->classes[i++])) {
+        if (sw__class_parse(path, p, c, &p->classes[i++])) {
             sw_policy_free(p);
             return SW_ECONFIG;
         }
@@ -226,10 +377,23 @@ void sw_policy_free(sw_policy *p)
     for (int i = 0; i < p->nclasses; i++)
         free(p->classes[i].obl);
     free(p->classes);
+    for (int i = 0; i < p->nchains; i++)
+        free(p->chains[i].steps);
+    free(p->chains);
     cJSON_Delete(p->root);
+    p->chains = NULL;
+    p->nchains = 0;
     p->classes = NULL;
     p->root = NULL;
     p->nclasses = 0;
+}
+
+const sw_obl_rule *sw_class_rule(const sw_class *cls, const char *name)
+{
+    for (int i = 0; cls && i < cls->nobl; i++)
+        if (!strcmp(cls->obl[i].name, name))
+            return &cls->obl[i];
+    return NULL;
 }
 
 const sw_class *sw_policy_class(const sw_policy *p, const char *name)

@@ -88,6 +88,26 @@ void h_send(harness *h, int64_t ms, const char *topic, const char *payload)
     free(m);
 }
 
+int64_t h_tick(harness *h, int64_t ms)
+{
+    int64_t next;
+    if (sw_engine_tick(&h->engine, ms, &next))
+        abort();
+    return next;
+}
+
+void h_restart(harness *h)
+{
+    char path[512];
+    sw_store_close(&h->store);
+    snprintf(path, sizeof path, "%s/state", h->dir);
+    if (sw_store_open(&h->store, path, 0, 1))
+        abort();
+    sw_publisher pub = h->engine.pub;
+    if (sw_engine_init(&h->engine, &h->cfg, &h->policy, &h->store, h->plugins, pub))
+        abort();
+}
+
 cJSON *h_last(harness *h, const char *topic)
 {
     for (int i = h->npubs - 1; i >= 0; i--)

@@ -36,6 +36,10 @@ harness *h_new(const char *policy, double scale);
 void h_free(harness *h);
 /* Apply one message received at `ms` (epoch milliseconds). */
 void h_send(harness *h, int64_t ms, const char *topic, const char *payload);
+/* Act on the deadlines due at `ms`; returns the next deadline (0: none). */
+int64_t h_tick(harness *h, int64_t ms);
+/* Close and reopen the store and engine, as a restart does. */
+void h_restart(harness *h);
 /* The last publication on `topic` (parsed; caller deletes), or NULL. */
 cJSON *h_last(harness *h, const char *topic);
 /* How many publications were made on `topic`. */
