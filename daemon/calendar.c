@@ -80,6 +80,23 @@ int sw_calendar_load(sw_calendar *cal, const char *path)
         }
         cal->weekend_mask |= 1u << found;
     }
+    cal->work_from_min = 0;
+    cal->work_to_min = 24 * 60;
+    v = cJSON_GetObjectItemCaseSensitive(root, "working_hours");
+    if (v) {
+        int fh, fm, th, tm;
+        const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "from"));
+        const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "to"));
+        if (!from || !to || sscanf(from, "%2d:%2d", &fh, &fm) != 2 ||
+            sscanf(to, "%2d:%2d", &th, &tm) != 2 || fh > 23 || fm > 59 || th > 24 || tm > 59 ||
+            fh * 60 + fm >= th * 60 + tm || th * 60 + tm > 24 * 60) {
+            sw_json_error(path, "working_hours",
+                          "must be {\"from\": \"HH:MM\", \"to\": \"HH:MM\"} with from before to");
+            goto out;
+        }
+        cal->work_from_min = fh * 60 + fm;
+        cal->work_to_min = th * 60 + tm;
+    }
     if (sw__dates(path, cJSON_GetObjectItemCaseSensitive(root, "holidays"), "holidays",
                   &cal->holidays, &cal->nholidays) ||
         sw__dates(path, cJSON_GetObjectItemCaseSensitive(root, "workdays"), "workdays",
@@ -147,4 +164,28 @@ int64_t sw_calendar_add_working_days(const sw_calendar *cal, int64_t start_ms, i
         } while (!sw_calendar_is_workday(cal, day));
     }
     return day * SW_MS_PER_DAY + tod - (int64_t)offset_s * 1000;
+}
+
+int64_t sw_calendar_add_working_time(const sw_calendar *cal, int64_t start_ms, int64_t ms,
+                                     int offset_s, int *uncovered)
+{
+    int64_t local = start_ms + (int64_t)offset_s * 1000;
+    int64_t day = local / SW_MS_PER_DAY - (local % SW_MS_PER_DAY < 0);
+    int64_t t = local - day * SW_MS_PER_DAY;
+    const int64_t from = cal->work_from_min * 60000LL, to = cal->work_to_min * 60000LL;
+
+    /* Ten years of days at most: a calendar with no working day ends it. */
+    for (int i = 0; i < 3660; i++, day++, t = 0) {
+        if (!sw_calendar_covers(cal, day))
+            *uncovered = 1;
+        if (!sw_calendar_is_workday(cal, day))
+            continue;
+        int64_t s = t > from ? t : from;
+        if (s >= to)
+            continue;
+        if (ms <= to - s)
+            return day * SW_MS_PER_DAY + s + ms - (int64_t)offset_s * 1000;
+        ms -= to - s;
+    }
+    return start_ms + ms;
 }

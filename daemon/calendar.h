@@ -15,6 +15,7 @@ typedef struct sw_calendar {
     int nholidays;
     int64_t *workdays; /* sorted make-up working days */
     int nworkdays;
+    int work_from_min, work_to_min; /* working hours, local minutes (0-1440 if unset) */
 } sw_calendar;
 
 /* Load `path`. On error logs "PATH: key K: problem" and returns SW_ECONFIG. */
@@ -35,5 +36,12 @@ int sw_calendar_covers(const sw_calendar *cal, int64_t day);
  */
 int64_t sw_calendar_add_working_days(const sw_calendar *cal, int64_t start_ms, int n, int offset_s,
                                      int *uncovered);
+
+/*
+ * The instant `ms` of working time after `start_ms`: only time inside the
+ * working hours of working days counts. Sets *uncovered as above.
+ */
+int64_t sw_calendar_add_working_time(const sw_calendar *cal, int64_t start_ms, int64_t ms,
+                                     int offset_s, int *uncovered);
 
 #endif

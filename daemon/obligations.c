@@ -31,6 +31,9 @@ int64_t sw_due(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, 
     if (d->working_days)
         due = sw_calendar_add_working_days(&site->calendar, base_ms, d->working_days,
                                            site->tz_offset_s, uncovered);
+    else if (d->working_ms)
+        due = sw_calendar_add_working_time(&site->calendar, base_ms, d->working_ms,
+                                           site->tz_offset_s, uncovered);
     due = sw__quiet(due, site->tz_offset_s, quiet_from, quiet_to);
     if (scale > 0 && scale != 1.0)
         due = base_ms + (int64_t)((double)(due - base_ms) / scale);

@@ -109,6 +109,12 @@ static int sw__role_ok(const char *r)
     return r && strlen(r) < SW_ROLE_MAX && sw_site_valid(r, strlen(r));
 }
 
+/* For ordering checks only: a working day or hour as its calendar length. */
+static int64_t sw__approx_ms(const sw_duration *d)
+{
+    return d->ms + d->working_days * SW_MS_PER_DAY + d->working_ms;
+}
+
 static int sw__chains_parse(const char *path, sw_policy *p)
 {
     const cJSON *all = cJSON_GetObjectItemCaseSensitive(p->root, "escalations"), *c;
@@ -145,14 +151,11 @@ static int sw__chains_parse(const char *path, sw_policy *p)
             snprintf(ch->steps[j].role, sizeof ch->steps[j].role, "%s", role);
             if (!after || sw_duration_parse(after, &ch->steps[j].after))
                 return sw_json_error(path, key, "\"after\" must be a duration such as \"15m\"");
-            if (j &&
-                ch->steps[j].after.ms + ch->steps[j].after.working_days * SW_MS_PER_DAY <
-                    ch->steps[j - 1].after.ms + ch->steps[j - 1].after.working_days * SW_MS_PER_DAY)
+            if (j && sw__approx_ms(&ch->steps[j].after) < sw__approx_ms(&ch->steps[j - 1].after))
                 return sw_json_error(path, key, "steps must come in order of \"after\"");
         }
         snprintf(key, sizeof key, "escalations.%s.repeat", ch->name);
-        if (!repeat || sw_duration_parse(repeat, &ch->repeat) ||
-            (ch->repeat.ms < 1000 && !ch->repeat.working_days))
+        if (!repeat || sw_duration_parse(repeat, &ch->repeat) || sw__approx_ms(&ch->repeat) < 1000)
             return sw_json_error(path, key, "must be a duration of at least \"1s\"");
     }
     return 0;

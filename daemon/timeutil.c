@@ -21,6 +21,7 @@ int sw_duration_parse(const char *text, sw_duration *out)
     }
     out->ms = 0;
     out->working_days = 0;
+    out->working_ms = 0;
     if (!strcmp(p, "s"))
         out->ms = n * 1000;
     else if (!strcmp(p, "m"))
@@ -31,6 +32,8 @@ int sw_duration_parse(const char *text, sw_duration *out)
         out->ms = n * SW_MS_PER_DAY;
     else if (!strcmp(p, "wd") && n > 0 && n < 1000)
         out->working_days = (int)n;
+    else if (!strcmp(p, "wh") && n > 0 && n < 10000)
+        out->working_ms = n * 3600000;
     else
         return SW_EINVAL;
     return 0;
@@ -39,7 +42,7 @@ int sw_duration_parse(const char *text, sw_duration *out)
 int sw_duration_parse_ms(const char *text, int64_t *ms)
 {
     sw_duration d;
-    if (sw_duration_parse(text, &d) || d.working_days)
+    if (sw_duration_parse(text, &d) || d.working_days || d.working_ms)
         return SW_EINVAL;
     *ms = d.ms;
     return 0;

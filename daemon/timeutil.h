@@ -2,7 +2,8 @@
  * Durations and timestamps.
  *
  * Policy durations are written "<n><unit>" with unit s, m, h, d (calendar
- * time) or wd (working days of the site calendar). Timestamps are RFC 3339
+ * time), wd (working days of the site calendar) or wh (working hours: time
+ * inside the calendar's working hours on working days). Timestamps are RFC 3339
  * with the site's fixed UTC offset, or epoch milliseconds.
  */
 #ifndef SW_TIMEUTIL_H
@@ -12,8 +13,9 @@
 #include <stdint.h>
 
 typedef struct sw_duration {
-    int64_t ms;       /* calendar part */
-    int working_days; /* > 0 for "wd" durations; ms is then 0 */
+    int64_t ms;         /* calendar time */
+    int working_days;   /* > 0 for "wd" durations; the others are then 0 */
+    int64_t working_ms; /* > 0 for "wh" durations; the others are then 0 */
 } sw_duration;
 
 /* Returns 0, or SW_EINVAL for anything but "<digits><unit>". */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -267,6 +268,41 @@ static void test_all_clear_resolves_level2_not_level1(void **state)
     assert_int_equal(h_count_prefix(h, "siteward/A/incident/A-20261120-0003"), 0);
 }
 
+static void test_working_hours_count_only_office_time(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/sw-policy-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f,
+            "{\"extends\": \"%s/config/policy/default.json\", \"classes\": {\"request_general\": "
+            "{\"label\": \"Request\", \"obligations\": [{\"name\": \"handled\", \"within\": "
+            "\"2wh\", \"met_by\": \"resolve\"}]}}}",
+            SW_SOURCE_DIR);
+    fclose(f);
+    harness *h = h_new(path, 1.0);
+    /* Friday 16:30: one working hour left that day (to 17:30), the second
+     * from 08:30 on Monday. */
+    h_send(h, h_ms("2026-11-20T16:30:00+08:00"), "siteward/A/report/u1",
+           "{\"category\":\"request\",\"text\":\"key card\"}");
+    cJSON *r = h_last(h, "siteward/A/reply/u1");
+    assert_string_equal(
+        str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "handled"), "due"),
+        "2026-11-23T09:30:00+08:00");
+    cJSON_Delete(r);
+    /* Thursday 24 Sep 17:00: half an hour, then the 25-27 holiday, then
+     * 1.5 hours from 08:30 on Monday 28. */
+    h_send(h, h_ms("2026-09-24T17:00:00+08:00"), "siteward/A/report/u2",
+           "{\"category\":\"request\",\"text\":\"key card\"}");
+    r = h_last(h, "siteward/A/reply/u2");
+    assert_string_equal(
+        str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "handled"), "due"),
+        "2026-09-28T10:00:00+08:00");
+    cJSON_Delete(r);
+    h_free(h);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_review_due_overdue_and_submitted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quiet_hours_move_resident_callbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_clear_resolves_level2_not_level1, setup, teardown),
+        cmocka_unit_test(test_working_hours_count_only_office_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
