@@ -38,6 +38,22 @@ static int sw__str(const char *path, const cJSON *root, const char *key, char *o
     return 0;
 }
 
+/* The broker password: the first line of its own file, so that it is never
+ * on a command line or in the main config. */
+static int sw__read_secret(const char *cfgpath, const char *path, char *out, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return sw_json_error(cfgpath, "password_file", "cannot open %s", path);
+    if (!fgets(out, (int)len, f)) {
+        fclose(f);
+        return sw_json_error(cfgpath, "password_file", "%s is empty", path);
+    }
+    fclose(f);
+    out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
 static int sw__plugins(sw_config *cfg, const cJSON *arr)
 {
     const char *path = cfg->path;
@@ -151,6 +167,15 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         sw__str(path, root, "policy", buf, sizeof buf, "policy/default.json"))
         goto out;
     sw__resolve(path, buf, cfg->policy_path, sizeof cfg->policy_path);
+    if (sw__str(path, root, "username", cfg->username, sizeof cfg->username, "") ||
+        sw__str(path, root, "password_file", buf, sizeof buf, ""))
+        goto out;
+    if (*buf) {
+        char pwpath[PATH_MAX];
+        sw__resolve(path, buf, pwpath, sizeof pwpath);
+        if (sw__read_secret(path, pwpath, cfg->password, sizeof cfg->password))
+            goto out;
+    }
     if (sw__str(path, root, "plugin_dir", buf, sizeof buf, ""))
         goto out;
     if (*buf)
@@ -222,6 +247,7 @@ out:
 
 void sw_config_free(sw_config *cfg)
 {
+    memset(cfg->password, 0, sizeof cfg->password);
     for (int i = 0; i < cfg->nplugins; i++)
         cJSON_Delete(cfg->plugins[i].config);
     for (int i = 0; i < cfg->nsites; i++)

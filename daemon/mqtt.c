@@ -154,6 +154,10 @@ static int sw__connect(sw_mqtt *mq)
     p.value.integer4 = 7 * 24 * 3600;
     MQTTProperties_add(&props, &p);
     co.cleanstart = 0;
+    if (mq->cfg->username[0]) {
+        co.username = mq->cfg->username;
+        co.password = mq->cfg->password;
+    }
     co.keepAliveInterval = 20;
     co.automaticReconnect = 1;
     co.minRetryInterval = 1;
