@@ -23,6 +23,8 @@ typedef struct sw__cb {
 
 struct sw_plugin_ctx {
     char name[64];
+    const char *cfg_path; /* the config file that named the plugin */
+    int index;            /* its place in "plugins" */
     char path[PATH_MAX];
     void *dl;
     void *userdata;
@@ -91,12 +93,13 @@ static int sw__conf_set(sw_plugin_ctx *ctx, const sw_conf_entry *e, const cJSON 
         break;
     }
 bad:
-    sw_log(SW_LOG_ERR, "plugin %s: config key '%s': %s %s", ctx->name, e->key,
+    sw_log(SW_LOG_ERR, "%s: key 'plugins[%d].config.%s': %s %s (plugin %s)", ctx->cfg_path,
+           ctx->index, e->key,
            e->type == SW_CONF_DURATION ? "must be a duration such as \"30s\" or \"5m\":"
            : e->type == SW_CONF_BOOL   ? "must be true or false:"
            : e->type == SW_CONF_INT    ? "must be an integer:"
                                        : "must be a string shorter than 128 characters:",
-           e->help ? e->help : "");
+           e->help ? e->help : "", ctx->name);
     return SW_EINVAL;
 }
 
@@ -110,7 +113,8 @@ static int sw__config_parse(sw_plugin_ctx *ctx, const sw_conf_entry *table, void
         while (e->key && strcmp(e->key, it->string))
             e++;
         if (!e->key && it->string[0] != '_') {
-            sw_log(SW_LOG_ERR, "plugin %s: config key '%s': unknown key", ctx->name, it->string);
+            sw_log(SW_LOG_ERR, "%s: key 'plugins[%d].config.%s': unknown key (plugin %s)",
+                   ctx->cfg_path, ctx->index, it->string, ctx->name);
             return SW_EINVAL;
         }
     }
@@ -205,7 +209,8 @@ static int sw__load_one(sw_plugins *pl, sw_plugin_ctx *ctx, const sw_plugin_conf
 
     ctx->dl = dlopen(ctx->path, RTLD_NOW | RTLD_LOCAL);
     if (!ctx->dl) {
-        sw_log(SW_LOG_ERR, "plugin %s: cannot load: %s", ctx->name, dlerror());
+        sw_log(SW_LOG_ERR, "%s: key 'plugins[%d]': plugin %s cannot be loaded: %s", ctx->cfg_path,
+               ctx->index, ctx->name, dlerror());
         return SW_ECONFIG;
     }
     *(void **)&version = dlsym(ctx->dl, "sw_plugin_version");
@@ -253,6 +258,8 @@ int sw_plugins_load(sw_plugins **out, const sw_config *cfg, const sw_policy *pol
         sw__default_dir(dir, sizeof dir);
     for (int i = 0; i < cfg->nplugins; i++) {
         pl->ctx[i].policy = policy;
+        pl->ctx[i].cfg_path = cfg->path;
+        pl->ctx[i].index = i;
         pl->n = i + 1;
         if (sw__load_one(pl, &pl->ctx[i], &cfg->plugins[i], dir)) {
             sw_plugins_unload(pl);
