@@ -227,6 +227,11 @@ class Daemon:
         with open(self.stderr_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def sanitizer_reports(self):
+        """Lines where AddressSanitizer, LeakSanitizer or UBSan spoke."""
+        return [l for l in self.log().splitlines()
+                if "Sanitizer" in l or "runtime error:" in l]
+
     def store(self):
         """The main LMDB environment, read-only, as sitewardctl opens it."""
         return lmdb.open(os.path.join(self.state, "main"), readonly=True, lock=True,
@@ -263,9 +268,14 @@ class E2E(unittest.TestCase):
         for c in (getattr(self, "pub", None), getattr(self, "sub", None)):
             if c:
                 c.close()
+        # A clean stop, so that a sanitizer build reports leaks too.
+        if self.daemon.proc and self.daemon.proc.poll() is None:
+            self.daemon.terminate()
         self.daemon.stop()
         self.broker.stop()
+        reports = self.daemon.sanitizer_reports()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(reports, [])
 
     def stats(self, pred=lambda s: True, timeout=10):
         return self.sub.last_json("%s/_daemon/%s/stats" % (PREFIX, self.daemon.instance), pred,

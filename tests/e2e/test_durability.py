@@ -2,7 +2,6 @@
 id is in the store and no incident is duplicated."""
 
 import json
-import os
 import unittest
 
 import paho.mqtt.client as mqtt
@@ -14,6 +13,13 @@ KEYS = 100  # (building, floor) pairs: one incident each
 
 
 class Durability(E2E):
+    def stored(self):
+        env = self.daemon.store()
+        try:
+            return len(db_items(env, "dedup"))
+        finally:
+            env.close()
+
     def test_kill9_mid_burst_loses_nothing(self):
         self.sub.close()
         self.sub = None
@@ -32,24 +38,18 @@ class Durability(E2E):
             infos.append(c.publish(PREFIX + "/A/event/sensor/d%d" % (i % 7), json.dumps(ev), qos=1))
             if i == N // 3:
                 # Kill once siteward is busy with the burst.
-                wait_until(lambda: os.path.exists(os.path.join(self.daemon.state, "main")), 10)
+                wait_until(lambda: self.stored() > 0, 30, "siteward to be storing the burst")
                 self.daemon.kill9()
-                killed_at = i
+                killed_at = self.stored()
         for info in infos:
             info.wait_for_publish(60)
         c.loop_stop()
         c.disconnect()
-        self.assertIsNotNone(killed_at)
+        self.assertTrue(0 < killed_at < N, "killed mid-burst (%s stored)" % killed_at)
 
         self.daemon.start()
 
-        def all_stored():
-            env = self.daemon.store()
-            try:
-                return len(db_items(env, "dedup")) == N
-            finally:
-                env.close()
-        wait_until(all_stored, 120, "all %d events in the store" % N)
+        wait_until(lambda: self.stored() == N, 120, "all %d events in the store" % N)
 
         env = self.daemon.store()
         try:

@@ -37,9 +37,13 @@ class Identity(unittest.TestCase):
     def tearDown(self):
         for c in (self.li, self.room):
             c.close()
+        if self.daemon.proc.poll() is None:
+            self.daemon.terminate()
         self.daemon.stop()
         self.broker.stop()
+        reports = self.daemon.sanitizer_reports()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(reports, [])
 
     def test_cannot_act_under_another_name(self):
         room = self.room
