@@ -1,4 +1,5 @@
 #include "batch.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,8 +126,8 @@ int sw_batch_timeline(sw_batch *b, sw_dirty *d, int64_t ts, const char *by, cJSO
 
     if (!entry)
         return SW_ENOMEM;
-    cJSON_AddNumberToObject(entry, "seq", d->inc.tl_seq);
-    cJSON_AddNumberToObject(entry, "ts", (double)ts);
+    sw_json_add_int(entry, "seq", d->inc.tl_seq);
+    sw_json_add_int(entry, "ts", ts);
     cJSON_AddStringToObject(entry, "by", by);
     txt = cJSON_PrintUnformatted(entry);
     cJSON_Delete(entry);
@@ -167,7 +168,7 @@ int sw_batch_timeline_obligation(sw_batch *b, sw_dirty *d, int64_t ts, const cha
         cJSON_AddStringToObject(e, "name", ob->name);
         cJSON_AddStringToObject(e, "status", "met");
         if (ob->was_missed)
-            cJSON_AddNumberToObject(e, "late_by_s", (double)((ob->met_ms - ob->due_ms) / 1000));
+            sw_json_add_int(e, "late_by_s", ((ob->met_ms - ob->due_ms) / 1000));
         rc = sw_batch_timeline(b, d, ts, by, e);
     }
     return rc;
@@ -272,20 +273,20 @@ int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const
     cJSON_AddStringToObject(o, "site", d->inc.site);
     cJSON_AddStringToObject(o, "class", d->inc.cls);
     if (d->inc.level)
-        cJSON_AddNumberToObject(o, "level", d->inc.level);
+        sw_json_add_int(o, "level", d->inc.level);
     else
         cJSON_AddNullToObject(o, "level");
     if (ob) {
         sw_time_format(ob->due_ms, tz, due, sizeof due);
         cJSON_AddStringToObject(o, "obligation", ob->name);
         cJSON_AddStringToObject(o, "due", due);
-        cJSON_AddNumberToObject(o, "overdue_s", (double)((now - ob->due_ms) / 1000));
+        sw_json_add_int(o, "overdue_s", ((now - ob->due_ms) / 1000));
     } else {
         cJSON_AddNullToObject(o, "obligation");
         cJSON_AddNullToObject(o, "due");
-        cJSON_AddNumberToObject(o, "overdue_s", 0);
+        sw_json_add_int(o, "overdue_s", 0);
     }
-    cJSON_AddNumberToObject(o, "step", step);
+    sw_json_add_int(o, "step", step);
     cJSON_AddStringToObject(o, "role", role);
     cJSON_AddStringToObject(o, "summary", text);
     payload = cJSON_PrintUnformatted(o);
@@ -299,9 +300,9 @@ int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const
     cJSON_AddStringToObject(entry, "kind", "escalation");
     if (ob) {
         cJSON_AddStringToObject(entry, "obligation", ob->name);
-        cJSON_AddNumberToObject(entry, "overdue_s", (double)((now - ob->due_ms) / 1000));
+        sw_json_add_int(entry, "overdue_s", ((now - ob->due_ms) / 1000));
     }
-    cJSON_AddNumberToObject(entry, "step", step);
+    sw_json_add_int(entry, "step", step);
     cJSON_AddStringToObject(entry, "role", role);
     return sw_batch_timeline(b, d, now, "siteward", entry);
 }

@@ -1,4 +1,5 @@
 #include "command.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static int sw__fields(const sw_msg *m, cJSON *entry, const char **code, char *wh
         if (!cJSON_IsNumber(s) || s->valuedouble != s->valueint || s->valueint < 1 ||
             s->valueint > 5)
             return sw__fail(code, "bad_command", why, len, "\"score\" must be 1-5%s%s", "", "");
-        cJSON_AddNumberToObject(entry, "score", s->valueint);
+        sw_json_add_int(entry, "score", s->valueint);
     } else if (!strcmp(m->op, "reclassify")) {
         if (!sw__str(m, "class"))
             return sw__fail(code, "bad_command", why, len, "\"class\" is required%s%s", "", "");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "json.h"
 #include "command.h"
 #include "engine.h"
 #include "obligations.h"
@@ -85,7 +86,7 @@ static int sw__fire(sw_batch *b, const sw__due *due, int64_t now)
         cJSON_AddStringToObject(e, "kind", "obligation");
         cJSON_AddStringToObject(e, "name", ob->name);
         cJSON_AddStringToObject(e, "status", "missed");
-        cJSON_AddNumberToObject(e, "late_by_s", (double)((now - ob->due_ms) / 1000));
+        sw_json_add_int(e, "late_by_s", ((now - ob->due_ms) / 1000));
         if ((rc = sw_batch_timeline(b, d, now, "siteward", e)))
             return rc;
     }

@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -69,13 +70,18 @@ static int sw__new_id(sw_batch *b, const char *site, int64_t ms, int tz, char *o
     return 0;
 }
 
-/* The message payload as stored in the timeline: personal data removed. */
-static cJSON *sw__payload_copy(const sw_msg *m)
+/* Add the message payload as stored: personal data removed from reports;
+ * an event's validated payload is kept as received, without a re-print. */
+static void sw__add_payload(cJSON *o, const sw_msg *m)
 {
+    if (m->kind == SW_MSG_EVENT) {
+        cJSON_AddRawToObject(o, "payload", m->payload);
+        return;
+    }
     cJSON *p = cJSON_Duplicate(m->json, 1);
     if (p)
         cJSON_DeleteItemFromObjectCaseSensitive(p, "contact");
-    return p;
+    cJSON_AddItemToObject(o, "payload", p);
 }
 
 static int sw__open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
@@ -165,9 +171,9 @@ static int sw__record(sw_batch *b, sw_msg *m, uint64_t seq)
     sw_be64_put((unsigned char *)key + n, (uint64_t)m->received_ms);
     sw_be64_put((unsigned char *)key + n + 8, seq);
     cJSON_AddStringToObject(o, "topic", m->topic);
-    cJSON_AddNumberToObject(o, "received", (double)m->received_ms);
+    sw_json_add_int(o, "received", m->received_ms);
     cJSON_AddStringToObject(o, "class", m->cls);
-    cJSON_AddItemToObject(o, "payload", sw__payload_copy(m));
+    sw__add_payload(o, m);
     txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!txt)
@@ -257,7 +263,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     cJSON *entry = cJSON_CreateObject();
     cJSON_AddStringToObject(entry, "kind", m->kind == SW_MSG_EVENT ? "event" : "report");
     cJSON_AddStringToObject(entry, "topic", m->topic);
-    cJSON_AddItemToObject(entry, "payload", sw__payload_copy(m));
+    sw__add_payload(entry, m);
     if ((rc = sw_batch_timeline(b, d, m->received_ms, by, entry)))
         return rc;
     if (m->meets[0] && !m->normal && sw_obl_meet(inc, m->meets, m->received_ms, by) > 0 &&
@@ -420,22 +426,20 @@ char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog)
 
     if (!o)
         return NULL;
-    cJSON_AddNumberToObject(o, "received", (double)e->stats.received);
-    cJSON_AddNumberToObject(o, "accepted", (double)e->stats.accepted);
-    cJSON_AddNumberToObject(o, "rejected", (double)e->stats.rejected);
-    cJSON_AddNumberToObject(o, "duplicates", (double)e->stats.duplicates);
+    sw_json_add_int(o, "received", e->stats.received);
+    sw_json_add_int(o, "accepted", e->stats.accepted);
+    sw_json_add_int(o, "rejected", e->stats.rejected);
+    sw_json_add_int(o, "duplicates", e->stats.duplicates);
     if (!sw_store_begin(e->store, 0, &txn)) {
-        cJSON_AddNumberToObject(o, "incidents_open",
-                                (double)sw_store_count(e->store, txn, SW_DB_OPEN));
-        cJSON_AddNumberToObject(o, "timers_armed",
-                                (double)sw_store_count(e->store, txn, SW_DB_DEADLINES));
+        sw_json_add_int(o, "incidents_open", (double)sw_store_count(e->store, txn, SW_DB_OPEN));
+        sw_json_add_int(o, "timers_armed", (double)sw_store_count(e->store, txn, SW_DB_DEADLINES));
         mdb_txn_abort(txn);
     }
-    cJSON_AddNumberToObject(o, "escalations_sent", (double)e->stats.escalations);
-    cJSON_AddNumberToObject(o, "store_size", (double)sw_store_used(e->store));
-    cJSON_AddNumberToObject(o, "incidents_opened", (double)e->stats.opened);
-    cJSON_AddNumberToObject(o, "inbox_backlog", (double)inbox_backlog);
-    cJSON_AddNumberToObject(o, "calendar_uncovered", (double)e->stats.calendar_uncovered);
+    sw_json_add_int(o, "escalations_sent", e->stats.escalations);
+    sw_json_add_int(o, "store_size", sw_store_used(e->store));
+    sw_json_add_int(o, "incidents_opened", e->stats.opened);
+    sw_json_add_int(o, "inbox_backlog", inbox_backlog);
+    sw_json_add_int(o, "calendar_uncovered", e->stats.calendar_uncovered);
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;

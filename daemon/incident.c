@@ -1,4 +1,5 @@
 #include "incident.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,36 +63,36 @@ char *sw_incident_encode(const sw_incident *inc)
     cJSON_AddStringToObject(o, "site", inc->site);
     cJSON_AddStringToObject(o, "class", inc->cls);
     cJSON_AddStringToObject(o, "label", inc->label);
-    cJSON_AddNumberToObject(o, "level", inc->level);
+    sw_json_add_int(o, "level", inc->level);
     cJSON_AddStringToObject(o, "priority", inc->priority);
-    cJSON_AddNumberToObject(o, "state", inc->state);
-    cJSON_AddNumberToObject(o, "opened", (double)inc->opened_ms);
-    cJSON_AddNumberToObject(o, "updated", (double)inc->updated_ms);
-    cJSON_AddNumberToObject(o, "last_event", (double)inc->last_event_ms);
+    sw_json_add_int(o, "state", inc->state);
+    sw_json_add_int(o, "opened", inc->opened_ms);
+    sw_json_add_int(o, "updated", inc->updated_ms);
+    sw_json_add_int(o, "last_event", inc->last_event_ms);
     if (inc->location)
         cJSON_AddItemToObject(o, "location", cJSON_Duplicate(inc->location, 1));
     if (inc->sources)
         cJSON_AddItemToObject(o, "sources", cJSON_Duplicate(inc->sources, 1));
-    cJSON_AddNumberToObject(o, "events", inc->events);
+    sw_json_add_int(o, "events", inc->events);
     arr = cJSON_AddArrayToObject(o, "obligations");
     for (int i = 0; i < inc->nobl; i++) {
         const sw_obligation *ob = &inc->obl[i];
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "name", ob->name);
         cJSON_AddStringToObject(j, "met_by", ob->met_by);
-        cJSON_AddNumberToObject(j, "due", (double)ob->due_ms);
-        cJSON_AddNumberToObject(j, "status", ob->status);
-        cJSON_AddNumberToObject(j, "met_at", (double)ob->met_ms);
-        cJSON_AddNumberToObject(j, "was_missed", ob->was_missed);
+        sw_json_add_int(j, "due", ob->due_ms);
+        sw_json_add_int(j, "status", ob->status);
+        sw_json_add_int(j, "met_at", ob->met_ms);
+        sw_json_add_int(j, "was_missed", ob->was_missed);
         cJSON_AddStringToObject(j, "by", ob->by);
-        cJSON_AddNumberToObject(j, "esc_step", ob->esc_step);
-        cJSON_AddNumberToObject(j, "next", (double)ob->next_ms);
+        sw_json_add_int(j, "esc_step", ob->esc_step);
+        sw_json_add_int(j, "next", ob->next_ms);
         cJSON_AddItemToArray(arr, j);
     }
-    cJSON_AddNumberToObject(o, "esc_level", inc->esc_level);
+    sw_json_add_int(o, "esc_level", inc->esc_level);
     cJSON_AddStringToObject(o, "esc_role", inc->esc_role);
-    cJSON_AddNumberToObject(o, "review_required", inc->review_required);
-    cJSON_AddNumberToObject(o, "tl_seq", inc->tl_seq);
+    sw_json_add_int(o, "review_required", inc->review_required);
+    sw_json_add_int(o, "tl_seq", inc->tl_seq);
     cJSON_AddStringToObject(o, "corr_key", inc->corr_key);
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -192,7 +193,7 @@ cJSON *sw_incident_public(const sw_incident *inc, int tz)
     cJSON_AddStringToObject(o, "site", inc->site);
     cJSON_AddStringToObject(o, "class", inc->cls);
     if (inc->level)
-        cJSON_AddNumberToObject(o, "level", inc->level);
+        sw_json_add_int(o, "level", inc->level);
     else
         cJSON_AddNullToObject(o, "level");
     cJSON_AddStringToObject(o, "priority", inc->priority);
@@ -203,7 +204,7 @@ cJSON *sw_incident_public(const sw_incident *inc, int tz)
     cJSON_AddStringToObject(o, "summary", summary);
     cJSON_AddItemToObject(o, "location",
                           inc->location ? cJSON_Duplicate(inc->location, 1) : cJSON_CreateObject());
-    cJSON_AddNumberToObject(o, "events", inc->events);
+    sw_json_add_int(o, "events", inc->events);
     cJSON_AddItemToObject(o, "sources",
                           inc->sources ? cJSON_Duplicate(inc->sources, 1) : cJSON_CreateArray());
     arr = cJSON_AddArrayToObject(o, "obligations");
@@ -217,12 +218,12 @@ cJSON *sw_incident_public(const sw_incident *inc, int tz)
             sw__add_time(j, "met_at", ob->met_ms, tz);
             cJSON_AddStringToObject(j, "by", ob->by);
             if (ob->was_missed)
-                cJSON_AddNumberToObject(j, "late_by_s", (double)((ob->met_ms - ob->due_ms) / 1000));
+                sw_json_add_int(j, "late_by_s", ((ob->met_ms - ob->due_ms) / 1000));
         }
         cJSON_AddItemToArray(arr, j);
     }
     j = cJSON_AddObjectToObject(o, "escalation");
-    cJSON_AddNumberToObject(j, "level", inc->esc_level);
+    sw_json_add_int(j, "level", inc->esc_level);
     if (inc->esc_role[0])
         cJSON_AddStringToObject(j, "role", inc->esc_role);
     else

@@ -1,0 +1,86 @@
+#!/bin/sh
+# Runs every benchmark side by side in one run against a private mosquitto
+# on loopback and prints one line per figure; appends them, with the date,
+# commit and machine, to bench/results/results.txt.
+#   bench/run.sh [N]     N events for the throughput runs (default 100000)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+n=${1:-100000}
+tmp=$(mktemp -d /tmp/sw-bench-XXXXXX)
+port=$((20000 + $$ % 20000))
+broker_pid=""
+daemon_pid=""
+cleanup() {
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+cmake --build "$build" -j"$(nproc)" --target siteward sw-bench sw-bench-timers decode classify correlate >/dev/null
+
+cat >"$tmp/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+max_queued_messages 0
+set_tcp_nodelay true
+persistence false
+CONF
+[ "$(id -u)" -eq 0 ] && echo "user root" >>"$tmp/mosquitto.conf"
+mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
+broker_pid=$!
+url="tcp://127.0.0.1:$port"
+i=0
+until mosquitto_pub -p "$port" -t bench/probe -n 2>/dev/null; do
+    i=$((i + 1)); [ $i -gt 100 ] && { echo "mosquitto did not start" >&2; exit 1; }
+    sleep 0.05
+done
+
+# $1 durability, $2 extra flags
+start_daemon() {
+    sed -e "s/\"durability\": \"process\"/\"durability\": \"$1\"/" \
+        -e "s|\"policy\": \"policy/default.json\"|\"policy\": \"$top/config/policy/default.json\"|" \
+        -e "s|\"calendar\": \"calendars/|\"calendar\": \"$top/config/calendars/|" \
+        "$top/config/siteward.json" >"$tmp/siteward.json"
+    rm -rf "$tmp/state"
+    "$build/bin/siteward" --config "$tmp/siteward.json" --broker "$url" --state "$tmp/state" \
+        --instance bench $2 >"$tmp/siteward-$1.log" 2>&1 &
+    daemon_pid=$!
+    i=0
+    until [ "$(mosquitto_sub -p "$port" -t siteward/_daemon/bench/status -C 1 -W 1 2>/dev/null)" = online ]; do
+        i=$((i + 1)); [ $i -gt 30 ] && { echo "siteward did not come online" >&2; exit 1; }
+    done
+}
+stop_daemon() {
+    kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+}
+
+out="$tmp/figures.txt"
+{
+    "$build/bin/sw-bench" passthrough -b "$url" -n "$n" -k 16
+    start_daemon process ""
+    "$build/bin/sw-bench" ingest -b "$url" -n "$n" -k 16 | sed 's/^ingest/ingest durability=process/'
+    "$build/bin/sw-bench" latency -b "$url" -r 1000 -s 10
+    "$build/bin/sw-bench" latency -b "$url" -r 5000 -s 10
+    grep -h "VmHWM" /proc/"$daemon_pid"/status | awk '{print "siteward peak_rss_mb=" $2/1024}'
+    stop_daemon
+    start_daemon power ""
+    "$build/bin/sw-bench" ingest -b "$url" -n "$((n / 10))" -k 16 | sed 's/^ingest/ingest durability=power/'
+    stop_daemon
+    start_daemon process "--clock-scale 60"
+    "$build/bin/sw-bench" escalation -b "$url" -c 2000 -k 16
+    stop_daemon
+    "$build/bin/sw-bench-timers" -n 1000000
+    "$build/bin/sw-bench-timers" -n 1000000 -r
+} | tee "$out"
+pass=$(sed -n 's/^passthrough .*msgs_per_s=\([0-9]*\).*/\1/p' "$out")
+ing=$(sed -n 's/^ingest durability=process .*msgs_per_s=\([0-9]*\).*/\1/p' "$out")
+[ -n "$pass" ] && [ -n "$ing" ] && echo "ratio ingest_process/passthrough=$(echo "scale=3; $ing / $pass" | bc 2>/dev/null || awk "BEGIN{printf \"%.3f\", $ing/$pass}")" | tee -a "$out"
+
+mkdir -p "$top/bench/results"
+{
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+         "on $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
+    cat "$out"
+} >>"$top/bench/results/results.txt"
