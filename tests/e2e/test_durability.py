@@ -1,70 +1,128 @@
-"""kill -9 in the middle of a burst of 10,000 events: afterwards every event
-id is in the store and no incident is duplicated."""
+"""kill -9 in the middle of a burst of 10,000 QoS 1 events, then a restart
+with the same state directory and instance name: every event id published
+is in the store's dedup index, every event was applied exactly once, and no
+incident is duplicated (the events are laid out so that each building and
+floor makes exactly one incident)."""
 
 import json
+import threading
 import unittest
 
 import paho.mqtt.client as mqtt
 
-from harness import E2E, PREFIX, db_items, wait_until
+from harness import E2E, Client, retained, wait_until
 
 N = 10000
-KEYS = 100  # (building, floor) pairs: one incident each
+BUILDINGS, FLOORS = 10, 10          # 100 correlation keys: one incident each
+DEVICES = 7
+
+
+def key_of(i):
+    return str(i % BUILDINGS), str((i // BUILDINGS) % FLOORS)
+
+
+def event(i):
+    b, f = key_of(i)
+    return ("d%d" % (i % DEVICES),
+            {"type": "smoke", "id": "b-%05d" % i, "location": {"building": b, "floor": f}})
 
 
 class Durability(E2E):
-    def stored(self):
-        env = self.daemon.store()
-        try:
-            return len(db_items(env, "dedup"))
-        finally:
-            env.close()
-
     def test_kill9_mid_burst_loses_nothing(self):
-        self.sub.close()
-        self.sub = None
-        c = mqtt.Client(client_id="burst", protocol=mqtt.MQTTv5)
+        # The recording client is not needed (10,000 incident updates).
+        self._close("sub")
+        prefix = self.prefix
+        c = mqtt.Client(client_id="burst-%d" % self.broker.port, protocol=mqtt.MQTTv5)
         c.max_inflight_messages_set(100)
         c.max_queued_messages_set(0)
+        connected = threading.Event()
+        c.on_connect = lambda *a: connected.set()
         c.connect("127.0.0.1", self.broker.port)
         c.loop_start()
-        acked = []
-        c.on_publish = lambda cl, u, mid: acked.append(mid)
+        self.addCleanup(c.loop_stop)
+        self.addCleanup(c.disconnect)
+        wait_until(connected.is_set, 10, "burst publisher connection")
+
         infos = []
-        killed_at = None
-        for i in range(N):
-            ev = {"type": "smoke", "id": "b-%05d" % i,
-                  "location": {"building": str(i % KEYS), "floor": "1"}}
-            infos.append(c.publish(PREFIX + "/A/event/sensor/d%d" % (i % 7), json.dumps(ev), qos=1))
-            if i == N // 3:
-                # Kill once siteward is busy with the burst.
-                wait_until(lambda: self.stored() > 0, 30, "siteward to be storing the burst")
-                self.daemon.kill9()
-                killed_at = self.stored()
+
+        def publish_all():
+            for i in range(N):
+                dev, ev = event(i)
+                infos.append(c.publish("%s/A/event/sensor/%s" % (prefix, dev), json.dumps(ev),
+                                       qos=1))
+        publisher = threading.Thread(target=publish_all)
+        publisher.start()
+        try:
+            # Kill once siteward has applied a part of the burst.
+            wait_until(lambda: self.daemon.count("dedup") >= N // 10, 60,
+                       "siteward to apply a tenth of the burst")
+            self.daemon.kill9()
+            killed_at = self.daemon.count("dedup")
+        finally:
+            publisher.join(60)
+        self.assertFalse(publisher.is_alive())
+        self.assertLess(killed_at, N, "killed mid-burst (%d of %d applied)" % (killed_at, N))
+
+        # Every event reached the broker (it keeps them for siteward's
+        # persistent session meanwhile).
         for info in infos:
             info.wait_for_publish(60)
-        c.loop_stop()
-        c.disconnect()
-        self.assertTrue(0 < killed_at < N, "killed mid-burst (%s stored)" % killed_at)
+        self.assertTrue(all(info.is_published() for info in infos), "all PUBACKed")
 
+        # Same state dir, same instance name (so the same MQTT session).
         self.daemon.start()
+        self.assertEqual(retained(self.broker.port, self.daemon.status_topic),
+                         {self.daemon.status_topic: b"online"}, "online after the restart")
+        wait_until(lambda: self.daemon.count("dedup") >= N, 180,
+                   "all %d events in the store" % N, interval=0.2)
 
-        wait_until(lambda: self.stored() == N, 120, "all %d events in the store" % N)
+        keys = {k.decode() for k, v in self.daemon.items("dedup")}
+        expected = {"E/A/sensor/%s/%s" % (dev, ev["id"]) for dev, ev in map(event, range(N))}
+        self.assertEqual(len(keys - expected), 0, "no stray dedup keys")
+        self.assertEqual(len(expected - keys), 0, "every event id is in the store")
 
-        env = self.daemon.store()
+        # One incident per building and floor, every event applied once.
+        incidents = {k.decode(): json.loads(v) for k, v in self.daemon.items("incidents")}
+        per_key = {}
+        for iid, inc in incidents.items():
+            self.assertEqual(inc["id"], iid)
+            loc = inc["location"]
+            per_key.setdefault((loc["building"], loc["floor"]), []).append(iid)
+        dup = {k: v for k, v in per_key.items() if len(v) != 1}
+        self.assertEqual(dup, {}, "duplicated incidents")
+        self.assertEqual(set(per_key), {key_of(i) for i in range(BUILDINGS * FLOORS)})
+        self.assertEqual(sum(inc["events"] for inc in incidents.values()), N,
+                         "each event applied exactly once")
+        self.assertEqual(self.daemon.count("open"), BUILDINGS * FLOORS)
+        self.assertEqual(self.daemon.count("corr"), BUILDINGS * FLOORS)
+
+        # The broker's retained view agrees: one incident topic per key, and
+        # the final states add up to every event.
+        def retained_view():
+            got = retained(self.broker.port, "%s/A/incident/+" % prefix, timeout=15)
+            incs = [json.loads(p) for p in got.values() if p]
+            return incs if sum(i["events"] for i in incs) == N else None
+        incs = wait_until(retained_view, 60, "retained incidents to settle", interval=0.5)
+        self.assertEqual(sorted(i["id"] for i in incs), sorted(incidents))
+        by_key = {}
+        for inc in incs:
+            by_key.setdefault((inc["location"]["building"], inc["location"]["floor"]), []).append(
+                inc["id"])
+        self.assertEqual({k: len(v) for k, v in by_key.items() if len(v) != 1}, {})
+        self.assertEqual(len(by_key), BUILDINGS * FLOORS)
+        for inc in incs:
+            self.assertEqual(inc["class"], "fire")
+            self.assertEqual(inc["state"], "open")
+
+        # And siteward's own counters after the restart.
+        watch = Client(self.broker.port, subscribe=(self.daemon.stats_topic,))
         try:
-            keys = {k.decode() for k, v in db_items(env, "dedup")}
-            expected = {"E/A/sensor/d%d/b-%05d" % (i % 7, i) for i in range(N)}
-            self.assertEqual(keys, expected)
-            incidents = [json.loads(v) for k, v in db_items(env, "incidents")]
-            self.assertEqual(len(incidents), KEYS, "one incident per building and floor")
-            per_key = {}
-            for inc in incidents:
-                per_key.setdefault(inc["location"]["building"], []).append(inc)
-            self.assertEqual(len(per_key), KEYS)
-            self.assertEqual(sum(inc["events"] for inc in incidents), N)
+            s = watch.last_json(self.daemon.stats_topic, timeout=15)
         finally:
-            env.close()
+            watch.close()
+        self.assertEqual(s["incidents_open"], BUILDINGS * FLOORS)
+        self.assertEqual(s["timers_armed"], 2 * BUILDINGS * FLOORS)
+        self.assertIs(self.daemon.died(), None)
 
 
 if __name__ == "__main__":

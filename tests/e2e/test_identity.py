@@ -4,12 +4,10 @@ command, and every action it records is under the publisher's own name."""
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import unittest
 
-from harness import PREFIX, SOURCE, Broker, Client, Daemon, db_items
+from harness import PREFIX, SOURCE, Broker, Client, Daemon, db_items, make_tmp, remove_tmp
 
 USERS = {"siteward": "sw-secret", "li.wei": "lw-secret", "wang.fang": "wf-secret",
          "control-room": "cr-secret"}
@@ -17,7 +15,8 @@ USERS = {"siteward": "sw-secret", "li.wei": "lw-secret", "wang.fang": "wf-secret
 
 class Identity(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="sw-id-")
+        self.tmp = make_tmp("sw-id-")
+        self.addCleanup(remove_tmp, self.tmp)
         pw = os.path.join(self.tmp, "passwd")
         for i, (u, p) in enumerate(USERS.items()):
             subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [pw, u, p],
@@ -27,23 +26,23 @@ class Identity(unittest.TestCase):
             f.write(USERS["siteward"] + "\n")
         self.broker = Broker(self.tmp, "allow_anonymous false\npassword_file %s\nacl_file %s\n"
                              % (pw, os.path.join(SOURCE, "config", "mosquitto.acl")))
+        self.addCleanup(self.broker.stop)
         self.room = Client(self.broker.port, "room", "control-room", USERS["control-room"],
                            subscribe=(PREFIX + "/#",))
+        self.addCleanup(self.room.close)
         self.daemon = Daemon(self.tmp, self.broker.port,
                              config_changes={"username": "siteward", "password_file": secret})
+        self.addCleanup(self.daemon.stop)
         self.daemon.start(watcher=self.room)
-        self.li = Client(self.broker.port, "li", "li.wei", USERS["li.wei"], subscribe=())
+        self.li = Client(self.broker.port, "li", "li.wei", USERS["li.wei"])
+        self.addCleanup(self.li.close)
 
     def tearDown(self):
-        for c in (self.li, self.room):
-            c.close()
-        if self.daemon.proc.poll() is None:
+        died = self.daemon.died()
+        if self.daemon.running():
             self.daemon.terminate()
-        self.daemon.stop()
-        self.broker.stop()
-        reports = self.daemon.sanitizer_reports()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.assertEqual(reports, [])
+        self.assertIsNone(died, "siteward died on its own: %s" % self.daemon.log()[-2000:])
+        self.assertEqual(self.daemon.sanitizer_reports(), [])
 
     def test_cannot_act_under_another_name(self):
         room = self.room
