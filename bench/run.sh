@@ -57,26 +57,42 @@ stop_daemon() {
 }
 
 out="$tmp/figures.txt"
+b="$build/bin/sw-bench"
 {
-    "$build/bin/sw-bench" passthrough -b "$url" -n "$n" -k 16
+    # 1. The broker alone: publisher -> mosquitto -> plain subscriber.
+    "$b" passthrough -b "$url" -n "$n" -k 16 || true
+    # 2. siteward, kill-9-safe durability: every event durable and applied.
     start_daemon process ""
-    "$build/bin/sw-bench" ingest -b "$url" -n "$n" -k 16 | sed 's/^ingest/ingest durability=process/'
-    "$build/bin/sw-bench" latency -b "$url" -r 1000 -s 10
-    "$build/bin/sw-bench" latency -b "$url" -r 5000 -s 10
-    grep -h "VmHWM" /proc/"$daemon_pid"/status | awk '{print "siteward peak_rss_mb=" $2/1024}'
+    "$b" stored -b "$url" -n "$n" -k 16 -d "$tmp/state" | sed 's/^stored/stored durability=process/' || true
     stop_daemon
+    # 3. The same, end to end: until every incident state reached a subscriber.
+    start_daemon process ""
+    "$b" ingest -b "$url" -n "$n" -k 16 | sed 's/^ingest/ingest durability=process/' || true
+    stop_daemon
+    # 4. Power-loss-safe durability (fsync per commit).
     start_daemon power ""
-    "$build/bin/sw-bench" ingest -b "$url" -n "$((n / 10))" -k 16 | sed 's/^ingest/ingest durability=power/'
+    "$b" stored -b "$url" -n "$((n / 10))" -k 16 -d "$tmp/state" | sed 's/^stored/stored durability=power/' || true
     stop_daemon
+    # 5. Event published -> incident state received, at fixed rates.
+    start_daemon process ""
+    "$b" latency -b "$url" -r 1000 -s 10 || true
+    "$b" latency -b "$url" -r 5000 -s 10 || true
+    awk '/VmHWM/ {printf "siteward peak_rss_mb=%.1f\n", $2 / 1024}' /proc/"$daemon_pid"/status
+    stop_daemon
+    # 6. Deadline -> escalation received, on a 60x clock.
     start_daemon process "--clock-scale 60"
-    "$build/bin/sw-bench" escalation -b "$url" -c 2000 -k 16
+    "$b" escalation -b "$url" -c 2000 -k 16 || true
     stop_daemon
+    # 7. The deadline structure at a million pending obligations.
     "$build/bin/sw-bench-timers" -n 1000000
     "$build/bin/sw-bench-timers" -n 1000000 -r
 } | tee "$out"
 pass=$(sed -n 's/^passthrough .*msgs_per_s=\([0-9]*\).*/\1/p' "$out")
-ing=$(sed -n 's/^ingest durability=process .*msgs_per_s=\([0-9]*\).*/\1/p' "$out")
-[ -n "$pass" ] && [ -n "$ing" ] && echo "ratio ingest_process/passthrough=$(echo "scale=3; $ing / $pass" | bc 2>/dev/null || awk "BEGIN{printf \"%.3f\", $ing/$pass}")" | tee -a "$out"
+for what in stored ingest; do
+    got=$(sed -n "s/^$what durability=process .*msgs_per_s=\\([0-9]*\\).*/\\1/p" "$out")
+    [ -n "$pass" ] && [ -n "$got" ] &&
+        awk -v a="$got" -v b="$pass" -v w="$what" 'BEGIN { printf "ratio %s_process/passthrough=%.2f\n", w, a / b }' | tee -a "$out"
+done
 
 mkdir -p "$top/bench/results"
 {

@@ -3,6 +3,8 @@
  *
  *   sw-bench passthrough -b URL -n N [-k K]   broker to a plain subscriber
  *   sw-bench ingest      -b URL -n N [-k K]   events in, incident states out
+ *   sw-bench stored      -b URL -n N -d DIR   events in, until all are applied in
+ *                                             the store DIR/main (no subscriber)
  *   sw-bench latency     -b URL -r RATE -s SECONDS
  *   sw-bench escalation  -b URL -c COUNT      (daemon run with --clock-scale)
  *
@@ -24,9 +26,10 @@
 #include <unistd.h>
 
 #include <MQTTAsync.h>
+#include <lmdb.h>
 
 typedef struct bench {
-    const char *broker, *prefix, *mode;
+    const char *broker, *prefix, *mode, *dump, *state;
     long n, inflight, rate, seconds, sites;
     /* publisher side */
     MQTTAsync pub;
@@ -202,6 +205,9 @@ static void subscribe(bench *b, const char *filter)
     MQTTAsync_responseOptions o = MQTTAsync_responseOptions_initializer;
     int rc;
     atomic_store(&b->subscribed, 0);
+    /* No retained state from earlier runs: thousands of old incidents
+     * would queue ahead of the ones measured. */
+    o.subscribeOptions.retainHandling = 2;
     o.onSuccess5 = on_subscribed;
     o.context = b;
     if ((rc = MQTTAsync_subscribe(b->sub, filter, 1, &o)))
@@ -267,6 +273,12 @@ static void report(bench *b, const char *name, double seconds)
     printf("\n");
     fflush(stdout);
     free(v);
+    FILE *f = b->dump ? fopen(b->dump, "w") : NULL;
+    for (long i = 0; f && i < b->n; i++) /* sequence, send time, latency (ms) */
+        fprintf(f, "%ld %.3f %.3f\n", i, (b->sent_ns[i] - b->first_ns) / 1e6,
+                b->lat_ns[i] ? (b->lat_ns[i] - 1) / 1e6 : -1.0);
+    if (f)
+        fclose(f);
 }
 
 static void wait_received(bench *b, long want, int timeout_s)
@@ -276,10 +288,41 @@ static void wait_received(bench *b, long want, int timeout_s)
         usleep(1000);
 }
 
+/* stored: count the events applied (their dedup keys) in the daemon's
+ * store, read-only as sitewardctl reads it, until all N are there. */
+static void watch_store(bench *b)
+{
+    char path[512];
+    MDB_env *env;
+    int64_t deadline = now_ns() + 600 * (int64_t)1000000000;
+    snprintf(path, sizeof path, "%s/main", b->state);
+    while (now_ns() < deadline) {
+        MDB_txn *txn;
+        MDB_dbi dbi;
+        MDB_stat st;
+        size_t n = 0;
+        if (!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 16) &&
+            !mdb_env_open(env, path, MDB_RDONLY, 0) &&
+            !mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) {
+            if (!mdb_dbi_open(txn, "dedup", 0, &dbi) && !mdb_stat(txn, dbi, &st))
+                n = st.ms_entries;
+            mdb_txn_abort(txn);
+        }
+        mdb_env_close(env);
+        if ((long)n >= b->n) {
+            atomic_store(&b->sh->last_ns, now_ns());
+            atomic_store(&b->sh->received, b->n);
+            return;
+        }
+        usleep(2000);
+    }
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: sw-bench passthrough|ingest|latency|escalation -b URL [-p PREFIX] "
-                    "[-n N] [-k INFLIGHT] [-r RATE] [-s SECONDS] [-S SITES]\n");
+                    "[-n N] [-k INFLIGHT] [-r RATE] [-s SECONDS] [-S SITES] [-o LATENCY_FILE] [-d "
+                    "STATE_DIR]\n");
     exit(64);
 }
 
@@ -299,7 +342,7 @@ int main(int argc, char **argv)
         usage();
     b.mode = argv[1];
     optind = 2;
-    while ((opt = getopt(argc, argv, "b:p:n:k:r:s:S:c:")) != -1) {
+    while ((opt = getopt(argc, argv, "b:p:n:k:r:s:S:c:o:d:")) != -1) {
         switch (opt) {
         case 'b':
             b.broker = optarg;
@@ -322,6 +365,12 @@ int main(int argc, char **argv)
             break;
         case 'S':
             b.sites = atol(optarg);
+            break;
+        case 'o':
+            b.dump = optarg;
+            break;
+        case 'd':
+            b.state = optarg;
             break;
         default:
             usage();
@@ -347,11 +396,16 @@ int main(int argc, char **argv)
         snprintf(filter, sizeof filter, "%s/+/escalation/supervisor", b.prefix);
     else if (!strcmp(b.mode, "ingest") || !strcmp(b.mode, "latency"))
         snprintf(filter, sizeof filter, "%s/+/incident/+", b.prefix);
-    else
+    else if (strcmp(b.mode, "stored") || !b.state)
         usage();
     pid_t child = fork();
     if (child < 0)
         return 1;
+    if (child == 0 && !strcmp(b.mode, "stored")) {
+        atomic_store(&b.sh->ready, 1);
+        watch_store(&b);
+        _exit(0);
+    }
     if (child == 0) {
         b.sub = connect_client(&b, "sub", 1);
         subscribe(&b, filter);
@@ -394,6 +448,8 @@ int main(int argc, char **argv)
     else
         snprintf(name, sizeof name, "%s", b.mode);
     report(&b, name, strcmp(b.mode, "latency") && strcmp(b.mode, "escalation") ? secs : 0);
+    if (!strcmp(b.mode, "stored"))
+        b.lat_ns[0] = 0; /* no per-event latency in this mode */
     MQTTAsync_disconnect(b.pub, NULL);
     kill(child, SIGTERM);
     waitpid(child, NULL, 0);

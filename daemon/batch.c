@@ -325,9 +325,13 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
     cJSON_AddStringToObject(o, "topic", in->topic);
     cJSON_AddStringToObject(o, "error", m->error_code);
     cJSON_AddStringToObject(o, "message", m->error_reason);
-    if (m->json && cJSON_IsObject(m->json)) {
+    /* A message rejected for its topic was never parsed: parse it here, so
+     * that a report sent on a malformed topic loses its contact too. */
+    cJSON *parsed = m->json ? NULL : cJSON_ParseWithLength(in->payload, in->payload_len);
+    const cJSON *obj = m->json ? m->json : parsed;
+    if (obj && cJSON_IsObject(obj)) {
         /* Personal data never reaches the dead-letter topic. */
-        cJSON *copy = cJSON_Duplicate(m->json, 1);
+        cJSON *copy = cJSON_Duplicate(obj, 1);
         cJSON_DeleteItemFromObjectCaseSensitive(copy, "contact");
         char *txt = cJSON_PrintUnformatted(copy);
         cJSON_Delete(copy);
@@ -336,7 +340,7 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
             cJSON_AddStringToObject(o, "payload", txt);
             cJSON_free(txt);
         }
-    } else if (m->kind == SW_MSG_REPORT) {
+    } else if (m->kind == SW_MSG_REPORT || strstr(in->topic, "/report/")) {
         /* An unreadable report may still hold a contact: withhold it. */
         cJSON_AddNullToObject(o, "payload");
     } else {
@@ -349,6 +353,7 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
             free(txt);
         }
     }
+    cJSON_Delete(parsed);
     payload = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     sw_log(SW_LOG_DEBUG, "dead letter: %s: %s", m->error_code, m->error_reason);

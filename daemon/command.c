@@ -171,8 +171,11 @@ int sw_command_apply(sw_batch *b, sw_dirty *d, const sw_msg *m, const char **cod
         cJSON_AddStringToObject(entry, "request_id", m->request_id);
     if (m->note)
         cJSON_AddStringToObject(entry, "note", m->note);
-    if (sw__fields(m, entry, code, why, whylen) ||
-        (!strcmp(m->op, "reclassify") && sw__reclassify(b, d, m, code, why, whylen)) || *code) {
+    /* Both set *code (and return 0) when the command cannot apply. */
+    sw__fields(m, entry, code, why, whylen);
+    if (!*code && !strcmp(m->op, "reclassify"))
+        sw__reclassify(b, d, m, code, why, whylen);
+    if (*code) {
         cJSON_Delete(entry);
         return 0;
     }

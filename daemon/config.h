@@ -34,8 +34,8 @@ typedef struct sw_plugin_conf {
 typedef struct sw_config {
     char path[PATH_MAX];
     char broker[256];
-    char username[128];  /* "" for none */
-    char password[256];  /* read from password_file, never from this file */
+    char username[128]; /* "" for none */
+    char password[256]; /* read from password_file, never from this file */
     char prefix[64];
     char instance[65];
     char state_dir[PATH_MAX];

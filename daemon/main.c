@@ -54,6 +54,8 @@ typedef struct sw_daemon {
     uint64_t trimmed_seq;
     int ready;
     int stopping;
+    int syncing;
+    uv_work_t sync_work;
     char stats_topic[192];
 } sw_daemon;
 
@@ -222,12 +224,33 @@ static void sw__stats_cb(uv_timer_t *t)
 
 /* Process durability: commits are not flushed one by one; the page cache
  * already survives kill -9, and this bounds what an OS crash loses. */
+static void sw__sync_work(uv_work_t *w)
+{
+    sw_daemon *d = w->data;
+    /* fdatasync needs no LMDB lock: it may run while the loop commits. */
+    sw_store_sync(&d->store);
+    sw_inbox_sync(&d->inbox);
+}
+
+static void sw__sync_done(uv_work_t *w, int status)
+{
+    sw_daemon *d = w->data;
+    (void)status;
+    d->syncing = 0;
+}
+
 static void sw__sync_cb(uv_timer_t *t)
 {
     sw_daemon *d = t->data;
     sw__trim(d, 1);
-    sw_store_sync(&d->store);
-    sw_inbox_sync(&d->inbox);
+    /* A flush can take hundreds of milliseconds on a busy disk: never on
+     * the loop thread, and never two at once. */
+    if (!d->syncing && !d->stopping) {
+        d->syncing = 1;
+        d->sync_work.data = d;
+        if (uv_queue_work(d->loop, &d->sync_work, sw__sync_work, sw__sync_done))
+            d->syncing = 0;
+    }
 }
 
 /* Sent from the loop, so a stuck loop stops it and systemd restarts us. */

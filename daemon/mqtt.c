@@ -13,11 +13,10 @@ enum {
     SW__EV_SUBSCRIBED = 1,
     SW__EV_LOST = 2,
     SW__EV_STOPPED = 4,
-    SW__EV_SENT = 8,
 };
 
 /* Until the broker says otherwise (MQTT 5 Receive Maximum). */
-#define SW__WINDOW_DEFAULT 20
+#define SW__WINDOW_DEFAULT 19
 
 struct sw_outmsg {
     sw_outmsg *next;
@@ -129,7 +128,12 @@ static void sw__connect_ok(void *ctx, MQTTAsync_successData5 *resp)
     if (MQTTProperties_hasProperty(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM))
         window =
             MQTTProperties_getNumericValue(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
-    atomic_store(&mq->window, window > 0 ? window : 1);
+    /* One slot short of the limit: our completion callback runs before Paho
+     * forgets the acknowledged message, and a message handed over while
+     * Paho counts itself full waits out the one-second stall again. */
+    pthread_mutex_lock(&mq->out_lock);
+    mq->window = window > 1 ? window - 1 : 1;
+    pthread_mutex_unlock(&mq->out_lock);
 }
 
 static void sw__connect_failed(void *ctx, MQTTAsync_failureData5 *resp)
@@ -180,8 +184,6 @@ static int sw__connect(sw_mqtt *mq)
     return 0;
 }
 
-static void sw__flush(sw_mqtt *mq);
-
 /* Loop thread: take every queued message (uv_async_send coalesces). */
 static void sw__wakeup(uv_async_t *a)
 {
@@ -196,16 +198,17 @@ static void sw__wakeup(uv_async_t *a)
     pthread_mutex_unlock(&mq->lock);
     if (list)
         mq->h.messages(mq->h.ctx, list);
-    if (ev & SW__EV_SENT)
-        sw__flush(mq);
     if ((ev & SW__EV_LOST) && mq->h.lost)
         mq->h.lost(mq->h.ctx);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
         sw_mqtt_status(mq, "online");
         mq->h.subscribed(mq->h.ctx);
     }
-    if (ev & SW__EV_STOPPED)
+    if ((ev & SW__EV_STOPPED) && !mq->stopped) {
+        mq->stopped = 1;
+        uv_timer_stop(&mq->stop_timer);
         mq->h.stopped(mq->h.ctx);
+    }
 }
 
 int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *inbox,
@@ -221,7 +224,8 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     mq->h = h;
     mq->tail = &mq->head;
     mq->out_tail = &mq->out_head;
-    atomic_store(&mq->window, SW__WINDOW_DEFAULT);
+    mq->window = SW__WINDOW_DEFAULT;
+    pthread_mutex_init(&mq->out_lock, NULL);
     pthread_mutex_init(&mq->lock, NULL);
     snprintf(mq->status_topic, sizeof mq->status_topic, "%s/_daemon/%s/status", cfg->prefix,
              cfg->instance);
@@ -234,6 +238,8 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     }
     uv_async_init(loop, &mq->async, sw__wakeup);
     mq->async.data = mq;
+    uv_timer_init(loop, &mq->stop_timer);
+    mq->stop_timer.data = mq;
 
     opts.MQTTVersion = MQTTVERSION_5;
     opts.sendWhileDisconnected = 1;
@@ -252,21 +258,23 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     return sw__connect(mq);
 }
 
+static void sw__flush(sw_mqtt *mq, int completed);
+
+/* Paho's receive thread, on each PUBACK: the next message goes at once. */
 static void sw__sent(void *ctx, MQTTAsync_successData5 *resp)
 {
-    sw_mqtt *mq = ctx;
     (void)resp;
-    atomic_fetch_add(&mq->done, 1);
-    sw__raise(mq, SW__EV_SENT);
+    sw__flush(ctx, 1);
 }
 
 static void sw__send_failed(void *ctx, MQTTAsync_failureData5 *resp)
 {
     sw_mqtt *mq = ctx;
-    sw_log(SW_LOG_WARNING, "mqtt: a publication failed: %s",
-           resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
-    atomic_fetch_add(&mq->done, 1);
-    sw__raise(mq, SW__EV_SENT);
+    /* The first failure and every 1000th; none for those a stop discards. */
+    if (!atomic_load(&mq->stopping) && atomic_fetch_add(&mq->send_errors, 1) % 1000 == 0)
+        sw_log(SW_LOG_WARNING, "mqtt: a publication failed: %s",
+               resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+    sw__flush(ctx, 1);
 }
 
 static int sw__send(sw_mqtt *mq, const sw_outmsg *o)
@@ -291,32 +299,50 @@ static int sw__send(sw_mqtt *mq, const sw_outmsg *o)
     opts.context = mq;
     rc = MQTTAsync_sendMessage(mq->client, o->topic, &msg, &opts);
     MQTTProperties_free(&msg.properties);
-    if (rc == MQTTASYNC_SUCCESS)
-        mq->inflight++;
     return rc;
 }
 
-/* Hand queued messages to Paho while the window has room. */
-static void sw__flush(sw_mqtt *mq)
+/* Hand queued messages to Paho while the window has room. Any thread. */
+static void sw__flush(sw_mqtt *mq, int completed)
 {
-    mq->inflight -= atomic_exchange(&mq->done, 0);
+    pthread_mutex_lock(&mq->out_lock);
+    mq->inflight -= completed;
     if (mq->inflight < 0)
         mq->inflight = 0;
-    while (mq->out_head && mq->inflight < atomic_load(&mq->window)) {
+    if (mq->draining) { /* the thread draining will see our change */
+        pthread_mutex_unlock(&mq->out_lock);
+        return;
+    }
+    mq->draining = 1;
+    while (mq->out_head && mq->inflight < mq->window) {
         sw_outmsg *o = mq->out_head;
-        int rc = sw__send(mq, o);
-        /* Paho's buffer is full: keep it and try again on the next completion. */
-        if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES)
-            break;
-        if (rc != MQTTASYNC_SUCCESS)
-            sw_log(SW_LOG_WARNING, "mqtt: publish to %s dropped: %s", o->topic,
-                   MQTTAsync_strerror(rc));
         mq->out_head = o->next;
         if (!mq->out_head)
             mq->out_tail = &mq->out_head;
         mq->out_queued--;
+        mq->inflight++;
+        pthread_mutex_unlock(&mq->out_lock);
+        int rc = sw__send(mq, o);
+        pthread_mutex_lock(&mq->out_lock);
+        if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
+            /* Paho's buffer is full: put it back; the next completion retries. */
+            mq->inflight--;
+            o->next = mq->out_head;
+            mq->out_head = o;
+            if (!o->next)
+                mq->out_tail = &o->next;
+            mq->out_queued++;
+            break;
+        }
+        if (rc != MQTTASYNC_SUCCESS) {
+            mq->inflight--;
+            sw_log(SW_LOG_WARNING, "mqtt: publish to %s dropped: %s", o->topic,
+                   MQTTAsync_strerror(rc));
+        }
         free(o);
     }
+    mq->draining = 0;
+    pthread_mutex_unlock(&mq->out_lock);
 }
 
 int sw_mqtt_publish(void *ctx, const char *topic, const char *payload, size_t len, int retained,
@@ -340,11 +366,40 @@ int sw_mqtt_publish(void *ctx, const char *topic, const char *payload, size_t le
     if (corr_len)
         memcpy(o->corr, corr, corr_len);
     o->corr_len = corr_len;
+    pthread_mutex_lock(&mq->out_lock);
     *mq->out_tail = o;
     mq->out_tail = &o->next;
     mq->out_queued++;
-    sw__flush(mq);
+    pthread_mutex_unlock(&mq->out_lock);
+    sw__flush(mq, 0);
     return 0;
+}
+
+/* Queue `payload` (retained) ahead of everything waiting, then send. */
+static void sw__publish_front(sw_mqtt *mq, const char *topic, const char *payload)
+{
+    size_t tlen = strlen(topic), len = strlen(payload);
+    sw_outmsg *o = malloc(sizeof *o + tlen + 1 + len + 1);
+    if (!o)
+        return;
+    o->topic = (char *)(o + 1);
+    memcpy(o->topic, topic, tlen + 1);
+    o->payload = o->topic + tlen + 1;
+    memcpy(o->payload, payload, len + 1);
+    o->len = len;
+    o->retained = 1;
+    o->corr = NULL;
+    o->corr_len = 0;
+    pthread_mutex_lock(&mq->out_lock);
+    o->next = mq->out_head;
+    mq->out_head = o;
+    if (!o->next)
+        mq->out_tail = &o->next;
+    mq->out_queued++;
+    /* Room for it even if the window is full. */
+    mq->window++;
+    pthread_mutex_unlock(&mq->out_lock);
+    sw__flush(mq, 0);
 }
 
 int sw_mqtt_status(sw_mqtt *mq, const char *status)
@@ -364,23 +419,55 @@ static void sw__disconnect_failed(void *ctx, MQTTAsync_failureData5 *resp)
     sw__raise(ctx, SW__EV_STOPPED);
 }
 
-void sw_mqtt_stop(sw_mqtt *mq)
+/* Stopping: give the outgoing queue a moment to drain, then say "offline"
+ * and disconnect; a hard deadline ends it whatever Paho does, so a stop
+ * never hangs on a broker that went away or a backlog that cannot drain.
+ * What was still queued then is not lost for good: it is state already in
+ * the store. */
+#define SW__STOP_DRAIN_MS 1500
+#define SW__STOP_HARD_MS  4000
+
+static void sw__stop_step(uv_timer_t *t)
 {
+    sw_mqtt *mq = t->data;
     MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer5;
-    atomic_store(&mq->stopping, 1);
-    if (!MQTTAsync_isConnected(mq->client)) {
-        sw__raise(mq, SW__EV_STOPPED);
+    uint64_t elapsed = uv_now(t->loop) - mq->stop_started;
+
+    if (mq->stop_phase == 0) {
+        pthread_mutex_lock(&mq->out_lock);
+        size_t left = mq->out_queued;
+        pthread_mutex_unlock(&mq->out_lock);
+        if (left && elapsed < SW__STOP_DRAIN_MS && MQTTAsync_isConnected(mq->client))
+            return; /* the timer repeats */
+        mq->stop_phase = 1;
+        if (left)
+            sw_log(SW_LOG_WARNING, "mqtt: stopping with %zu publications not sent", left);
+        if (!MQTTAsync_isConnected(mq->client)) {
+            sw__raise(mq, SW__EV_STOPPED);
+            return;
+        }
+        sw__publish_front(mq, mq->status_topic, "offline");
+        opts.timeout = 1000;
+        opts.onSuccess5 = sw__disconnected;
+        opts.onFailure5 = sw__disconnect_failed;
+        opts.context = mq;
+        if (MQTTAsync_disconnect(mq->client, &opts) != MQTTASYNC_SUCCESS)
+            sw__raise(mq, SW__EV_STOPPED);
         return;
     }
-    /* Hand Paho everything still queued; the disconnect flushes it. */
-    atomic_store(&mq->window, INT_MAX);
-    sw_mqtt_status(mq, "offline");
-    opts.timeout = 3000;
-    opts.onSuccess5 = sw__disconnected;
-    opts.onFailure5 = sw__disconnect_failed;
-    opts.context = mq;
-    if (MQTTAsync_disconnect(mq->client, &opts) != MQTTASYNC_SUCCESS)
+    if (elapsed >= SW__STOP_HARD_MS && mq->stop_phase == 1) {
+        mq->stop_phase = 2;
+        sw_log(SW_LOG_WARNING, "mqtt: the broker did not confirm the disconnect; stopping");
         sw__raise(mq, SW__EV_STOPPED);
+    }
+}
+
+void sw_mqtt_stop(sw_mqtt *mq)
+{
+    atomic_store(&mq->stopping, 1);
+    mq->stop_phase = 0;
+    mq->stop_started = uv_now(mq->stop_timer.loop);
+    uv_timer_start(&mq->stop_timer, sw__stop_step, 0, 50);
 }
 
 static void sw__free_list(sw_inmsg *m)
@@ -396,6 +483,7 @@ void sw_mqtt_close(sw_mqtt *mq)
 {
     MQTTAsync_destroy(&mq->client);
     uv_close((uv_handle_t *)&mq->async, NULL);
+    uv_close((uv_handle_t *)&mq->stop_timer, NULL);
     /* Messages that arrived during shutdown stay in the inbox for replay. */
     sw__free_list(mq->head);
     mq->head = NULL;
@@ -407,4 +495,5 @@ void sw_mqtt_close(sw_mqtt *mq)
     for (int i = 0; i < 3; i++)
         free(mq->subs[i]);
     pthread_mutex_destroy(&mq->lock);
+    pthread_mutex_destroy(&mq->out_lock);
 }

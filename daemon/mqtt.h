@@ -5,7 +5,11 @@
  * fewer than the broker's Receive Maximum are in flight. Paho 1.3.12 (Debian
  * 12) otherwise parks its send thread for up to a second whenever that
  * limit is reached (fixed upstream in 1.3.14), capping publishing at about
- * Receive Maximum messages per second.
+ * Receive Maximum messages per second. Each completion (on Paho's receive
+ * thread) hands over the next message at once, so the window stays full
+ * while the loop is busy with a batch. Whoever drains the queue does it
+ * outside out_lock, and only one thread drains at a time (`draining`), so
+ * order is kept and out_lock is never held while waiting on Paho's lock.
  *
  * Threading: Paho calls sw__arrived() and the connection callbacks on its
  * own thread. The arrival callback makes each message durable in the inbox
@@ -50,13 +54,19 @@ struct sw_mqtt {
     char status_topic[192];
     char *subs[3];
     atomic_int stopping;
+    uv_timer_t stop_timer; /* drives sw_mqtt_stop() */
+    uint64_t stop_started;
+    int stop_phase; /* 0 draining, 1 disconnecting, 2 given up */
+    int stopped;    /* h.stopped has run */
     atomic_uint store_errors;
-    /* Loop thread only, but `done` which Paho's thread adds to. */
+    atomic_uint send_errors;
+    /* The outgoing queue; all of it under out_lock. */
+    pthread_mutex_t out_lock;
     sw_outmsg *out_head, **out_tail;
     size_t out_queued;
     int inflight;
-    atomic_int window; /* the broker's Receive Maximum */
-    atomic_int done;   /* publications completed, not yet subtracted */
+    int window; /* the broker's Receive Maximum */
+    int draining;
 };
 
 /* Create the client and start connecting. Returns 0 or SW_EMQTT. */
@@ -68,8 +78,9 @@ int sw_mqtt_publish(void *mq, const char *topic, const char *payload, size_t len
                     const unsigned char *corr, size_t corr_len);
 /* Publish the retained status ("online"/"offline"). */
 int sw_mqtt_status(sw_mqtt *mq, const char *status);
-/* Publish "offline", disconnect (flushing in-flight messages for up to 3 s),
- * then call h.stopped on the loop thread. */
+/* Let the outgoing queue drain (up to 1.5 s), publish "offline",
+ * disconnect, then call h.stopped on the loop thread (within 4 s whatever
+ * the broker does). */
 void sw_mqtt_stop(sw_mqtt *mq);
 /* Close the uv handles and destroy the client; h.stopped must have run. */
 void sw_mqtt_close(sw_mqtt *mq);

@@ -51,9 +51,19 @@ class Identity(unittest.TestCase):
         inc = room.last_json(PREFIX + "/A/incident/+")
         iid = inc["id"]
 
-        # li.wei forges a command as wang.fang: the broker drops it.
-        self.li.publish(PREFIX + "/A/cmd/wang.fang", {"op": "ack", "incident": iid,
-                                                      "request_id": "forged"})
+        # li.wei forges a command as wang.fang: the broker refuses it
+        # (mosquitto answers an MQTT 5 client's denied publish by
+        # disconnecting it, so the forgery goes from a connection of its own).
+        forger = Client(self.broker.port, "li-forger", "li.wei", USERS["li.wei"], subscribe=())
+        try:
+            info = forger.c.publish(PREFIX + "/A/cmd/wang.fang",
+                                    json.dumps({"op": "ack", "incident": iid,
+                                                "request_id": "forged"}), qos=1)
+            info.wait_for_publish(5)
+        except (RuntimeError, ValueError):
+            pass
+        finally:
+            forger.close()
         # ...and then acts as himself: siteward answers that one.
         self.li.publish(PREFIX + "/A/cmd/li.wei", {"op": "comment", "incident": iid,
                                                    "request_id": "own", "note": "checking"})

@@ -274,12 +274,19 @@ static void test_command_errors(void **state)
                 "{\"op\":\"satisfaction\",\"incident\":\"A-20261120-0001\",\"request_id\":\"4\"}");
     assert_string_equal(str(r, "error"), "illegal_transition");
     cJSON_Delete(r);
+    r = command(h, t0, "u", "{\"op\":\"reclassify\",\"incident\":\"A-20261120-0001\"}");
+    assert_string_equal(str(r, "error"), "bad_command");
+    cJSON_Delete(r);
+    r = command(h, t0, "u",
+                "{\"op\":\"reclassify\",\"incident\":\"A-20261120-0001\",\"class\":\"unicorn\"}");
+    assert_string_equal(str(r, "error"), "unknown_class");
+    cJSON_Delete(r);
     /* An incident of another site is unknown here. */
     h_send(h, t0, "siteward/B/cmd/u", "{\"op\":\"ack\",\"incident\":\"A-20261120-0001\"}");
     r = h_last(h, "siteward/B/reply/u");
     assert_string_equal(str(r, "error"), "unknown_incident");
     cJSON_Delete(r);
-    assert_int_equal(h->engine.stats.rejected, 5);
+    assert_int_equal(h->engine.stats.rejected, 7);
 }
 
 static void test_reclassify_keeps_elapsed_time(void **state)
@@ -394,10 +401,18 @@ static void test_bad_input_is_dead_lettered(void **state)
 static void test_bad_report_never_leaks_contact(void **state)
 {
     harness *h = *state;
+    /* Rejected for the topic, before any parsing. */
+    h_send(h, h_ms(T0), "siteward/A/report/bad user",
+           "{\"category\":\"repair\",\"contact\":{\"phone\":\"13900000000\"}}");
+    h_send(h, h_ms(T0), "siteward/_x/report/u1",
+           "{\"category\":\"repair\",\"contact\":{\"phone\":\"13900000000\"}}");
+    h_send(h, h_ms(T0), "siteward/A/report/bad user", "{\"contact\":{\"phone\":\"13900000000\"");
+    assert_int_equal(h_count(h, "siteward/A/deadletter"), 2);
+    assert_int_equal(h_count(h, "siteward/_unknown/deadletter"), 1);
     h_send(h, h_ms(T0), "siteward/A/report/u1",
            "{\"category\":\"gossip\",\"contact\":{\"phone\":\"13900000000\"}}");
     h_send(h, h_ms(T0), "siteward/A/report/u1", "{\"contact\":{\"phone\":\"13900000000\"");
-    assert_int_equal(h_count(h, "siteward/A/deadletter"), 2);
+    assert_int_equal(h_count(h, "siteward/A/deadletter"), 4);
     assert_int_equal(h_count(h, "siteward/A/reply/u1"), 2);
     assert_false(h_any_contains(h, "13900000000"));
 }
