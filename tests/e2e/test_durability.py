@@ -1,4 +1,5 @@
-"""kill -9 in the middle of a burst of 10,000 QoS 1 events, then a restart
+"""kill -9 in the middle of a burst of 10,000 QoS 1 events (and once more
+while it catches up after the restart), then a restart
 with the same state directory and instance name: every event id published
 is in the store's dedup index, every event was applied exactly once, and no
 incident is duplicated (the events are laid out so that each building and
@@ -28,7 +29,9 @@ def event(i):
 
 
 class Durability(E2E):
-    def test_kill9_mid_burst_loses_nothing(self):
+    def start_burst(self):
+        """Publish the N events from a thread (QoS 1, up to 100 in flight);
+        returns (thread, publish infos)."""
         # The recording client is not needed (10,000 incident updates).
         self._close("sub")
         prefix = self.prefix
@@ -42,7 +45,6 @@ class Durability(E2E):
         self.addCleanup(c.loop_stop)
         self.addCleanup(c.disconnect)
         wait_until(connected.is_set, 10, "burst publisher connection")
-
         infos = []
 
         def publish_all():
@@ -52,27 +54,54 @@ class Durability(E2E):
                                        qos=1))
         publisher = threading.Thread(target=publish_all)
         publisher.start()
-        try:
-            # Kill once siteward has applied a part of the burst.
-            wait_until(lambda: self.daemon.count("dedup") >= N // 10, 60,
-                       "siteward to apply a tenth of the burst")
-            self.daemon.kill9()
-            killed_at = self.daemon.count("dedup")
-        finally:
-            publisher.join(60)
-        self.assertFalse(publisher.is_alive())
-        self.assertLess(killed_at, N, "killed mid-burst (%d of %d applied)" % (killed_at, N))
+        self.addCleanup(publisher.join, 60)
+        return publisher, infos
 
+    def kill_when_applied(self, n):
+        """kill -9 once at least n events are applied; returns how many were."""
+        wait_until(lambda: self.daemon.count("dedup") >= n, 60,
+                   "siteward to apply %d events" % n)
+        self.daemon.kill9()
+        killed_at = self.daemon.count("dedup")
+        self.assertLess(killed_at, N, "killed mid-burst (%d of %d applied)" % (killed_at, N))
+        return killed_at
+
+    def wait_published(self, publisher, infos):
         # Every event reached the broker (it keeps them for siteward's
         # persistent session meanwhile).
+        publisher.join(60)
+        self.assertFalse(publisher.is_alive())
         for info in infos:
             info.wait_for_publish(60)
         self.assertTrue(all(info.is_published() for info in infos), "all PUBACKed")
 
+    def restart(self):
         # Same state dir, same instance name (so the same MQTT session).
         self.daemon.start()
         self.assertEqual(retained(self.broker.port, self.daemon.status_topic),
                          {self.daemon.status_topic: b"online"}, "online after the restart")
+
+    def test_kill9_mid_burst_loses_nothing(self):
+        publisher, infos = self.start_burst()
+        self.kill_when_applied(N // 10)
+        self.wait_published(publisher, infos)
+        self.restart()
+        self.check_everything_once()
+
+    def test_kill9_again_while_catching_up(self):
+        publisher, infos = self.start_burst()
+        first = self.kill_when_applied(N // 10)
+        self.wait_published(publisher, infos)
+        # Not waiting for "online": the replay of its inbox and the broker's
+        # backlog start at once, and the second kill must land within them.
+        self.daemon.start(wait_online=False)
+        second = self.kill_when_applied(first + N // 20)
+        self.assertGreater(second, first)
+        self.restart()
+        self.check_everything_once()
+
+    def check_everything_once(self):
+        prefix = self.prefix
         wait_until(lambda: self.daemon.count("dedup") >= N, 180,
                    "all %d events in the store" % N, interval=0.2)
 
