@@ -385,8 +385,12 @@ int main(int argc, char **argv)
 
     d->loop = uv_default_loop();
     d->pending_tail = &d->pending;
-    snprintf(d->stats_topic, sizeof d->stats_topic, "%s/_daemon/%s/stats", d->cfg.prefix,
-             d->cfg.instance);
+    /* Prefix and instance are bounded by the config (63 and 64 bytes). */
+    if (snprintf(d->stats_topic, sizeof d->stats_topic, "%s/_daemon/%s/stats", d->cfg.prefix,
+                 d->cfg.instance) >= (int)sizeof d->stats_topic) {
+        rc = SW_EX_CONFIG;
+        goto out;
+    }
     sw_publisher pub = {sw_mqtt_publish, &d->mqtt};
     if (sw_engine_init(&d->engine, &d->cfg, &d->policy, &d->store, d->plugins, pub)) {
         rc = SW_EX_SOFTWARE;

@@ -200,10 +200,13 @@ static int sw__load_one(sw_plugins *pl, sw_plugin_ctx *ctx, const sw_plugin_conf
     int (*init)(sw_plugin_ctx *, const sw_host_api *, void **);
 
     snprintf(ctx->name, sizeof ctx->name, "%s", pc->name);
-    if (pc->path[0])
-        snprintf(ctx->path, sizeof ctx->path, "%s", pc->path);
-    else
-        snprintf(ctx->path, sizeof ctx->path, "%s/%s.so", dir, pc->name);
+    int n = pc->path[0] ? snprintf(ctx->path, sizeof ctx->path, "%s", pc->path)
+                        : snprintf(ctx->path, sizeof ctx->path, "%s/%s.so", dir, pc->name);
+    if (n < 0 || (size_t)n >= sizeof ctx->path) {
+        sw_log(SW_LOG_ERR, "%s: key 'plugins[%d]': the path of plugin %s is too long",
+               ctx->cfg_path, ctx->index, pc->name);
+        return SW_ECONFIG;
+    }
     ctx->config = pc->config;
     ctx->host = pl;
 
@@ -223,7 +226,7 @@ static int sw__load_one(sw_plugins *pl, sw_plugin_ctx *ctx, const sw_plugin_conf
                ctx->name, ctx->path);
         return SW_ECONFIG;
     }
-    int n = (int)(sizeof sw__abi_offered / sizeof *sw__abi_offered);
+    n = (int)(sizeof sw__abi_offered / sizeof *sw__abi_offered);
     int chosen = version(n, sw__abi_offered), ok = 0;
     for (int i = 0; i < n; i++)
         ok |= chosen == sw__abi_offered[i];
