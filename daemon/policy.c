@@ -300,9 +300,10 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
             if (!strcmp(cls->obl[j].name, name))
                 return sw_json_error(path, key, "obligation '%s' is listed twice", name);
         if (!within || sw_duration_parse(within, &r->within))
-            return sw_json_error(path, key,
-                                 "\"within\" must be a duration such as \"5m\", \"24h\" or "
-                                 "\"3wd\" (working days)");
+            return sw_json_error(
+                path, key,
+                "\"within\" must be a duration such as \"5m\", \"24h\", \"8wh\" or "
+                "\"3wd\" (working days)");
         if (!met_by || !sw_op_known(met_by))
             return sw_json_error(path, key, "\"met_by\" must name a command op of the contract");
         snprintf(r->met_by, sizeof r->met_by, "%s", met_by);
