@@ -11,8 +11,10 @@ tmp=$(mktemp -d /tmp/sw-bench-XXXXXX)
 port=$((20000 + $$ % 20000))
 broker_pid=""
 daemon_pid=""
+# The figures are produced in a subshell (piped to tee), so the daemon's
+# PID is kept in a file the cleanup can read.
 cleanup() {
-    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    [ -f "$tmp/daemon.pid" ] && kill "$(cat "$tmp/daemon.pid")" 2>/dev/null
     [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
     rm -rf "$tmp"
 }
@@ -47,13 +49,18 @@ start_daemon() {
     "$build/bin/siteward" --config "$tmp/siteward.json" --broker "$url" --state "$tmp/state" \
         --instance bench $2 >"$tmp/siteward-$1.log" 2>&1 &
     daemon_pid=$!
+    echo "$daemon_pid" >"$tmp/daemon.pid"
+    # The retained status reads "offline" from the previous run until this
+    # daemon has subscribed.
     i=0
     until [ "$(mosquitto_sub -p "$port" -t siteward/_daemon/bench/status -C 1 -W 1 2>/dev/null)" = online ]; do
-        i=$((i + 1)); [ $i -gt 30 ] && { echo "siteward did not come online" >&2; exit 1; }
+        i=$((i + 1)); [ $i -gt 150 ] && { echo "siteward did not come online" >&2; exit 1; }
+        sleep 0.1
     done
 }
 stop_daemon() {
     kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+    rm -f "$tmp/daemon.pid"
 }
 
 out="$tmp/figures.txt"

@@ -130,6 +130,17 @@ SW_PLUGIN_EXPORT int sw_plugin_version(int count, const int *versions);
 SW_PLUGIN_EXPORT int sw_plugin_init(sw_plugin_ctx *ctx, const sw_host_api *api, void **userdata);
 SW_PLUGIN_EXPORT void sw_plugin_cleanup(void *userdata);
 
+/* Defines sw_plugin_version() for a plugin built for ABI version `v`: it
+ * accepts the host's offer when `v` is among it. */
+#define SW_PLUGIN_VERSION(v)                                                                       \
+    SW_PLUGIN_EXPORT int sw_plugin_version(int count, const int *versions)                         \
+    {                                                                                              \
+        for (int i = 0; i < count; i++)                                                            \
+            if (versions[i] == (v))                                                                \
+                return (v);                                                                        \
+        return -1;                                                                                 \
+    }
+
 #ifdef __cplusplus
 }
 #endif

@@ -145,13 +145,7 @@ static int classify_msg(void *ud, sw_msg *m)
     return 0;
 }
 
-int sw_plugin_version(int count, const int *versions)
-{
-    for (int i = 0; i < count; i++)
-        if (versions[i] == SW_PLUGIN_ABI_V1)
-            return SW_PLUGIN_ABI_V1;
-    return -1;
-}
+SW_PLUGIN_VERSION(SW_PLUGIN_ABI_V1)
 
 void sw_plugin_cleanup(void *userdata)
 {

@@ -254,13 +254,7 @@ static int decode_msg(void *ud, sw_msg *m)
     return d->api->msg_reject(m, "bad_topic", "unknown message kind");
 }
 
-int sw_plugin_version(int count, const int *versions)
-{
-    for (int i = 0; i < count; i++)
-        if (versions[i] == SW_PLUGIN_ABI_V1)
-            return SW_PLUGIN_ABI_V1;
-    return -1;
-}
+SW_PLUGIN_VERSION(SW_PLUGIN_ABI_V1)
 
 int sw_plugin_init(sw_plugin_ctx *ctx, const sw_host_api *api, void **userdata)
 {

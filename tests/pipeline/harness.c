@@ -159,3 +159,25 @@ const cJSON *h_obligation(const cJSON *incident, const char *name)
     }
     return NULL;
 }
+
+const char *h_str(const cJSON *o, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+double h_num(const cJSON *o, const char *key)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+int h_setup(void **state)
+{
+    *state = h_new(NULL, 1.0);
+    return 0;
+}
+
+int h_teardown(void **state)
+{
+    h_free(*state);
+    return 0;
+}

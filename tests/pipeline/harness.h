@@ -50,6 +50,12 @@ int h_count_prefix(harness *h, const char *prefix);
 int h_any_contains(harness *h, const char *needle);
 /* Epoch ms of an RFC 3339 string. */
 int64_t h_ms(const char *rfc3339);
+/* A string or number member of `o` (NULL / NaN when absent). */
+const char *h_str(const cJSON *o, const char *key);
+double h_num(const cJSON *o, const char *key);
+/* cmocka fixtures: a harness on the default policy as *state. */
+int h_setup(void **state);
+int h_teardown(void **state);
 /* The obligation `name` of an incident JSON, or NULL. */
 const cJSON *h_obligation(const cJSON *incident, const char *name);
 

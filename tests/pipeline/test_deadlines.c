@@ -21,28 +21,6 @@
 #define INC "A-20261120-0001"
 #define MIN 60000LL
 
-static const char *str(const cJSON *o, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-
-static int setup(void **state)
-{
-    *state = h_new(NULL, 1.0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h_free(*state);
-    return 0;
-}
-
 static void smoke(harness *h, int64_t t)
 {
     h_send(h, t, "siteward/A/event/sensor/d17",
@@ -65,8 +43,8 @@ static void test_level1_notifies_manager_at_once(void **state)
     smoke(h, h_ms(T0));
     cJSON *e = h_last(h, "siteward/A/escalation/manager");
     assert_non_null(e);
-    assert_string_equal(str(e, "incident"), INC);
-    assert_int_equal(num(e, "step"), 0);
+    assert_string_equal(h_str(e, "incident"), INC);
+    assert_int_equal(h_num(e, "step"), 0);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "obligation")));
     cJSON_Delete(e);
     assert_int_equal(h_count(h, "siteward/A/escalation/control_room"), 1);
@@ -87,48 +65,48 @@ static void test_missed_obligation_escalates_along_chain(void **state)
     int64_t next = h_tick(h, t0 + 5 * MIN);
     cJSON *e = h_last(h, "siteward/A/escalation/supervisor");
     assert_non_null(e);
-    assert_string_equal(str(e, "obligation"), "plan_activated");
-    assert_int_equal(num(e, "step"), 1);
-    assert_int_equal(num(e, "overdue_s"), 0);
-    assert_int_equal(num(e, "level"), 1);
-    assert_non_null(strstr(str(e, "summary"), "emergency plan not activated"));
-    assert_int_equal(h_ms(str(e, "due")), t0 + 5 * MIN);
+    assert_string_equal(h_str(e, "obligation"), "plan_activated");
+    assert_int_equal(h_num(e, "step"), 1);
+    assert_int_equal(h_num(e, "overdue_s"), 0);
+    assert_int_equal(h_num(e, "level"), 1);
+    assert_non_null(strstr(h_str(e, "summary"), "emergency plan not activated"));
+    assert_int_equal(h_ms(h_str(e, "due")), t0 + 5 * MIN);
     cJSON_Delete(e);
     cJSON *inc = incident(h);
-    assert_string_equal(str(h_obligation(inc, "plan_activated"), "status"), "missed");
-    assert_int_equal(num(cJSON_GetObjectItemCaseSensitive(inc, "escalation"), "level"), 1);
-    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(inc, "escalation"), "role"),
+    assert_string_equal(h_str(h_obligation(inc, "plan_activated"), "status"), "missed");
+    assert_int_equal(h_num(cJSON_GetObjectItemCaseSensitive(inc, "escalation"), "level"), 1);
+    assert_string_equal(h_str(cJSON_GetObjectItemCaseSensitive(inc, "escalation"), "role"),
                         "supervisor");
     cJSON_Delete(inc);
     /* Step 2 (manager) is due 2 minutes after the due time. */
     assert_int_equal(next, t0 + 7 * MIN);
     h_tick(h, t0 + 7 * MIN);
     e = h_last(h, "siteward/A/escalation/manager");
-    assert_int_equal(num(e, "step"), 2);
-    assert_int_equal(num(e, "overdue_s"), 120);
+    assert_int_equal(h_num(e, "step"), 2);
+    assert_int_equal(h_num(e, "overdue_s"), 120);
     cJSON_Delete(e);
 
     /* Once met, it escalates no more. */
     cmd(h, t0 + 8 * MIN, "{\"op\":\"plan_activated\",\"incident\":\"" INC "\"}");
     inc = incident(h);
     const cJSON *ob = h_obligation(inc, "plan_activated");
-    assert_string_equal(str(ob, "status"), "met");
-    assert_int_equal(num(ob, "late_by_s"), 180);
+    assert_string_equal(h_str(ob, "status"), "met");
+    assert_int_equal(h_num(ob, "late_by_s"), 180);
     cJSON_Delete(inc);
     int before = h_count_prefix(h, "siteward/A/escalation/");
     /* manager_on_site (10 min) is still pending and escalates on its own. */
     assert_int_equal(h_tick(h, t0 + 9 * MIN), t0 + 10 * MIN);
     h_tick(h, t0 + 60 * MIN);
     e = h_last(h, "siteward/A/escalation/supervisor");
-    assert_string_equal(str(e, "obligation"), "manager_on_site");
+    assert_string_equal(h_str(e, "obligation"), "manager_on_site");
     cJSON_Delete(e);
     assert_true(h_count_prefix(h, "siteward/A/escalation/") > before);
     /* ...and nothing more for plan_activated. */
     for (int i = 0; i < h->npubs; i++)
         if (!strncmp(h->pubs[i].topic, "siteward/A/escalation/", 22)) {
             cJSON *x = cJSON_Parse(h->pubs[i].payload);
-            if (num(x, "step") > 2)
-                assert_string_not_equal(str(x, "obligation"), "plan_activated");
+            if (h_num(x, "step") > 2)
+                assert_string_not_equal(h_str(x, "obligation"), "plan_activated");
             cJSON_Delete(x);
         }
 }
@@ -153,8 +131,8 @@ static void test_last_step_repeats_until_met(void **state)
     assert_int_equal(fired, 7);
     assert_int_equal(h_count(h, "siteward/A/escalation/task_force"), 5);
     cJSON *e = h_last(h, "siteward/A/escalation/task_force");
-    assert_int_equal(num(e, "step"), 7);
-    assert_int_equal(num(e, "overdue_s"), 30 * 60);
+    assert_int_equal(h_num(e, "step"), 7);
+    assert_int_equal(h_num(e, "overdue_s"), 30 * 60);
     cJSON_Delete(e);
     cmd(h, t0 + 41 * MIN, "{\"op\":\"on_site\",\"incident\":\"" INC "\"}");
     assert_int_equal(h_tick(h, t0 + 41 * MIN), 0);
@@ -170,11 +148,11 @@ static void test_overdue_after_restart_fires_at_once_marked_late(void **state)
     h_tick(h, t0 + 65 * MIN);
     cJSON *e = h_last(h, "siteward/A/escalation/supervisor");
     assert_non_null(e);
-    assert_true(num(e, "overdue_s") >= 55 * 60);
+    assert_true(h_num(e, "overdue_s") >= 55 * 60);
     cJSON_Delete(e);
     cJSON *inc = incident(h);
-    assert_string_equal(str(h_obligation(inc, "plan_activated"), "status"), "missed");
-    assert_string_equal(str(h_obligation(inc, "manager_on_site"), "status"), "missed");
+    assert_string_equal(h_str(h_obligation(inc, "plan_activated"), "status"), "missed");
+    assert_string_equal(h_str(h_obligation(inc, "manager_on_site"), "status"), "missed");
     cJSON_Delete(inc);
 }
 
@@ -188,24 +166,25 @@ static void test_review_due_overdue_and_submitted(void **state)
     cmd(h, t0 + 30 * MIN, "{\"op\":\"close\",\"incident\":\"" INC "\"}");
     cJSON *inc = incident(h);
     const cJSON *rv = cJSON_GetObjectItemCaseSensitive(inc, "review");
-    assert_string_equal(str(rv, "status"), "pending");
-    assert_int_equal(h_ms(str(rv, "due")), t0 + 30 * MIN + 24 * 60 * MIN);
+    assert_string_equal(h_str(rv, "status"), "pending");
+    assert_int_equal(h_ms(h_str(rv, "due")), t0 + 30 * MIN + 24 * 60 * MIN);
     cJSON_Delete(inc);
 
     h_tick(h, t0 + 30 * MIN + 24 * 60 * MIN);
     cJSON *e = h_last(h, "siteward/A/escalation/manager");
-    assert_string_equal(str(e, "obligation"), "review");
+    assert_string_equal(h_str(e, "obligation"), "review");
     cJSON_Delete(e);
     inc = incident(h);
-    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(inc, "review"), "status"), "overdue");
+    assert_string_equal(h_str(cJSON_GetObjectItemCaseSensitive(inc, "review"), "status"),
+                        "overdue");
     cJSON_Delete(inc);
 
     cmd(h, t0 + 26 * 60 * MIN,
         "{\"op\":\"review\",\"incident\":\"" INC "\",\"problem\":\"p\",\"rectification\":\"r\","
         "\"optimization\":\"o\",\"participants\":[\"li.wei\"]}");
     inc = incident(h);
-    assert_string_equal(str(inc, "state"), "reviewed");
-    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(inc, "review"), "status"),
+    assert_string_equal(h_str(inc, "state"), "reviewed");
+    assert_string_equal(h_str(cJSON_GetObjectItemCaseSensitive(inc, "review"), "status"),
                         "submitted");
     cJSON_Delete(inc);
     assert_int_equal(h_tick(h, t0 + 30 * 60 * MIN), 0);
@@ -220,21 +199,21 @@ static void test_quiet_hours_move_resident_callbacks(void **state)
            "{\"category\":\"complaint\",\"text\":\"noise\"}");
     cJSON *r = h_last(h, "siteward/A/reply/u1");
     const cJSON *inc = cJSON_GetObjectItemCaseSensitive(r, "incident");
-    assert_string_equal(str(h_obligation(inc, "callback"), "due"), "2026-11-21T08:00:00+08:00");
+    assert_string_equal(h_str(h_obligation(inc, "callback"), "due"), "2026-11-21T08:00:00+08:00");
     cJSON_Delete(r);
     /* At 19:00 the callback falls at 20:00: not moved. */
     h_send(h, h_ms("2026-11-20T19:00:00+08:00"), "siteward/A/report/u2",
            "{\"category\":\"complaint\",\"text\":\"noise\"}");
     r = h_last(h, "siteward/A/reply/u2");
     inc = cJSON_GetObjectItemCaseSensitive(r, "incident");
-    assert_string_equal(str(h_obligation(inc, "callback"), "due"), "2026-11-20T20:00:00+08:00");
+    assert_string_equal(h_str(h_obligation(inc, "callback"), "due"), "2026-11-20T20:00:00+08:00");
     cJSON_Delete(r);
     /* Early morning (02:00 + 1 h = 03:00): to 08:00 the same day. */
     h_send(h, h_ms("2026-11-21T02:00:00+08:00"), "siteward/A/report/u3",
            "{\"category\":\"complaint\",\"text\":\"noise\"}");
     r = h_last(h, "siteward/A/reply/u3");
     inc = cJSON_GetObjectItemCaseSensitive(r, "incident");
-    assert_string_equal(str(h_obligation(inc, "callback"), "due"), "2026-11-21T08:00:00+08:00");
+    assert_string_equal(h_str(h_obligation(inc, "callback"), "due"), "2026-11-21T08:00:00+08:00");
     cJSON_Delete(r);
 }
 
@@ -248,9 +227,9 @@ static void test_all_clear_resolves_level2_not_level1(void **state)
            "{\"type\":\"water_leak\",\"state\":\"normal\",\"location\":{\"building\":\"2\","
            "\"floor\":\"1\"}}");
     cJSON *inc = incident(h);
-    assert_string_equal(str(inc, "class"), "water");
-    assert_string_equal(str(inc, "state"), "resolved");
-    assert_int_equal(num(inc, "events"), 2);
+    assert_string_equal(h_str(inc, "class"), "water");
+    assert_string_equal(h_str(inc, "state"), "resolved");
+    assert_int_equal(h_num(inc, "events"), 2);
     cJSON_Delete(inc);
 
     smoke(h, t0);
@@ -258,8 +237,8 @@ static void test_all_clear_resolves_level2_not_level1(void **state)
            "{\"type\":\"smoke\",\"id\":\"e2\",\"state\":\"normal\",\"location\":{\"building\":"
            "\"3\",\"floor\":\"12\"}}");
     inc = h_last(h, "siteward/A/incident/A-20261120-0002");
-    assert_string_equal(str(inc, "state"), "open");
-    assert_int_equal(num(inc, "events"), 2);
+    assert_string_equal(h_str(inc, "state"), "open");
+    assert_int_equal(h_num(inc, "events"), 2);
     cJSON_Delete(inc);
 
     /* An all-clear with nothing open opens nothing. */
@@ -287,7 +266,7 @@ static void test_working_hours_count_only_office_time(void **state)
            "{\"category\":\"request\",\"text\":\"key card\"}");
     cJSON *r = h_last(h, "siteward/A/reply/u1");
     assert_string_equal(
-        str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "handled"), "due"),
+        h_str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "handled"), "due"),
         "2026-11-23T09:30:00+08:00");
     cJSON_Delete(r);
     /* Thursday 24 Sep 17:00: half an hour, then the 25-27 holiday, then
@@ -296,7 +275,7 @@ static void test_working_hours_count_only_office_time(void **state)
            "{\"category\":\"request\",\"text\":\"key card\"}");
     r = h_last(h, "siteward/A/reply/u2");
     assert_string_equal(
-        str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "handled"), "due"),
+        h_str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "handled"), "due"),
         "2026-09-28T10:00:00+08:00");
     cJSON_Delete(r);
     h_free(h);
@@ -306,15 +285,17 @@ static void test_working_hours_count_only_office_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_level1_notifies_manager_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missed_obligation_escalates_along_chain, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_last_step_repeats_until_met, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_overdue_after_restart_fires_at_once_marked_late, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_review_due_overdue_and_submitted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quiet_hours_move_resident_callbacks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_all_clear_resolves_level2_not_level1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_level1_notifies_manager_at_once, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_missed_obligation_escalates_along_chain, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_last_step_repeats_until_met, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_overdue_after_restart_fires_at_once_marked_late,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_review_due_overdue_and_submitted, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_quiet_hours_move_resident_callbacks, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_all_clear_resolves_level2_not_level1, h_setup,
+                                        h_teardown),
         cmocka_unit_test(test_working_hours_count_only_office_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

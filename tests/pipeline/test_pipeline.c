@@ -18,28 +18,6 @@
 
 #define T0 "2026-11-20T08:15:03+08:00" /* a Friday */
 
-static const char *str(const cJSON *o, const char *key)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-
-static int setup(void **state)
-{
-    *state = h_new(NULL, 1.0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    h_free(*state);
-    return 0;
-}
-
 static const char *SMOKE17 =
     "{\"type\":\"smoke\",\"id\":\"e1\",\"location\":{\"building\":\"3\",\"floor\":\"12\"}}";
 
@@ -51,19 +29,19 @@ static void test_smoke_opens_level1_incident(void **state)
     h_send(h, t0, "siteward/A/event/sensor/d17", SMOKE17);
     cJSON *inc = h_last(h, "siteward/A/incident/A-20261120-0001");
     assert_non_null(inc);
-    assert_string_equal(str(inc, "class"), "fire");
-    assert_int_equal(num(inc, "level"), 1);
-    assert_string_equal(str(inc, "state"), "open");
-    assert_string_equal(str(inc, "priority"), "urgent");
-    assert_string_equal(str(inc, "opened"), T0);
-    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(inc, "location"), "building"), "3");
+    assert_string_equal(h_str(inc, "class"), "fire");
+    assert_int_equal(h_num(inc, "level"), 1);
+    assert_string_equal(h_str(inc, "state"), "open");
+    assert_string_equal(h_str(inc, "priority"), "urgent");
+    assert_string_equal(h_str(inc, "opened"), T0);
+    assert_string_equal(h_str(cJSON_GetObjectItemCaseSensitive(inc, "location"), "building"), "3");
     const cJSON *plan = h_obligation(inc, "plan_activated");
     const cJSON *mgr = h_obligation(inc, "manager_on_site");
     assert_non_null(plan);
     assert_non_null(mgr);
-    assert_int_equal(h_ms(str(plan, "due")), t0 + 5 * 60000);
-    assert_int_equal(h_ms(str(mgr, "due")), t0 + 10 * 60000);
-    assert_string_equal(str(plan, "status"), "pending");
+    assert_int_equal(h_ms(h_str(plan, "due")), t0 + 5 * 60000);
+    assert_int_equal(h_ms(h_str(mgr, "due")), t0 + 10 * 60000);
+    assert_string_equal(h_str(plan, "status"), "pending");
     assert_int_equal(h->pubs[h->npubs - 1].retained, 1);
     cJSON_Delete(inc);
     assert_int_equal(h->engine.stats.accepted, 1);
@@ -83,13 +61,13 @@ static void test_second_detector_joins_and_duplicate_is_counted(void **state)
     assert_int_equal(h_count(h, topic), 2);
     assert_int_equal(h_count_prefix(h, "siteward/A/incident/"), 2);
     cJSON *inc = h_last(h, topic);
-    assert_int_equal(num(inc, "events"), 2);
+    assert_int_equal(h_num(inc, "events"), 2);
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(inc, "sources");
     assert_int_equal(cJSON_GetArraySize(src), 2);
     assert_string_equal(cJSON_GetArrayItem(src, 0)->valuestring, "sensor/d17");
     assert_string_equal(cJSON_GetArrayItem(src, 1)->valuestring, "sensor/d18");
     /* Joining keeps the first alarm's clock. */
-    assert_int_equal(h_ms(str(h_obligation(inc, "plan_activated"), "due")), t0 + 5 * 60000);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "plan_activated"), "due")), t0 + 5 * 60000);
     cJSON_Delete(inc);
     assert_int_equal(h->engine.stats.duplicates, 1);
     assert_int_equal(h->engine.stats.accepted, 2);
@@ -126,22 +104,22 @@ static void test_report_reply_and_personal_data(void **state)
     cJSON *reply = h_last(h, "siteward/A/reply/resident-7");
     assert_non_null(reply);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok")));
-    assert_string_equal(str(reply, "report_id"), "r-1");
+    assert_string_equal(h_str(reply, "report_id"), "r-1");
     const cJSON *inc = cJSON_GetObjectItemCaseSensitive(reply, "incident");
-    assert_string_equal(str(inc, "id"), "A-20261120-0001");
-    assert_string_equal(str(inc, "class"), "repair");
+    assert_string_equal(h_str(inc, "id"), "A-20261120-0001");
+    assert_string_equal(h_str(inc, "class"), "repair");
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(inc, "level")));
-    assert_int_equal(h_ms(str(h_obligation(inc, "responded"), "due")), t0 + 15 * 60000);
-    assert_int_equal(h_ms(str(h_obligation(inc, "progress"), "due")), t0 + 24 * 3600000LL);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "responded"), "due")), t0 + 15 * 60000);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "progress"), "due")), t0 + 24 * 3600000LL);
     /* Friday 08:15 + 3 working days: Monday, Tuesday, Wednesday 08:15. */
-    assert_string_equal(str(h_obligation(inc, "closed"), "due"), "2026-11-25T08:15:03+08:00");
+    assert_string_equal(h_str(h_obligation(inc, "closed"), "due"), "2026-11-25T08:15:03+08:00");
     cJSON_Delete(reply);
 
     /* The same report again joins the same incident and says so. */
     h_send(h, t0 + 5000, "siteward/A/report/resident-7", report);
     reply = h_last(h, "siteward/A/reply/resident-7");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "duplicate")));
-    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(reply, "incident"), "id"),
+    assert_string_equal(h_str(cJSON_GetObjectItemCaseSensitive(reply, "incident"), "id"),
                         "A-20261120-0001");
     cJSON_Delete(reply);
 
@@ -169,7 +147,7 @@ static void test_working_days_skip_holiday_and_use_makeup_day(void **state)
     h_send(h, h_ms("2026-09-24T10:00:00+08:00"), "siteward/A/report/u1", payload);
     cJSON *r = h_last(h, "siteward/A/reply/u1");
     assert_string_equal(
-        str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "closed"), "due"),
+        h_str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "closed"), "due"),
         "2026-09-30T10:00:00+08:00");
     cJSON_Delete(r);
 
@@ -178,7 +156,7 @@ static void test_working_days_skip_holiday_and_use_makeup_day(void **state)
     h_send(h, h_ms("2026-10-09T10:00:00+08:00"), "siteward/A/report/u2", payload);
     r = h_last(h, "siteward/A/reply/u2");
     assert_string_equal(
-        str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "closed"), "due"),
+        h_str(h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "closed"), "due"),
         "2026-10-13T10:00:00+08:00");
     cJSON_Delete(r);
     assert_int_equal(h->engine.stats.calendar_uncovered, 0);
@@ -203,8 +181,8 @@ static void test_commands_move_states_and_meet_obligations(void **state)
     r = command(h, t0 + 60000, "li.wei",
                 "{\"op\":\"ack\",\"incident\":\"A-20261120-0001\",\"request_id\":\"c-1\"}");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")));
-    assert_string_equal(str(r, "request_id"), "c-1");
-    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(r, "incident"), "state"),
+    assert_string_equal(h_str(r, "request_id"), "c-1");
+    assert_string_equal(h_str(cJSON_GetObjectItemCaseSensitive(r, "incident"), "state"),
                         "acknowledged");
     cJSON_Delete(r);
 
@@ -213,8 +191,8 @@ static void test_commands_move_states_and_meet_obligations(void **state)
         "{\"op\":\"plan_activated\",\"incident\":\"A-20261120-0001\",\"request_id\":\"c-2\"}");
     const cJSON *plan =
         h_obligation(cJSON_GetObjectItemCaseSensitive(r, "incident"), "plan_activated");
-    assert_string_equal(str(plan, "status"), "met");
-    assert_string_equal(str(plan, "by"), "li.wei");
+    assert_string_equal(h_str(plan, "status"), "met");
+    assert_string_equal(h_str(plan, "by"), "li.wei");
     assert_null(cJSON_GetObjectItemCaseSensitive(plan, "late_by_s"));
     cJSON_Delete(r);
 
@@ -222,25 +200,25 @@ static void test_commands_move_states_and_meet_obligations(void **state)
     r = command(h, t0 + 12 * 60000, "wang.fang",
                 "{\"op\":\"on_site\",\"incident\":\"A-20261120-0001\",\"request_id\":\"c-3\"}");
     const cJSON *inc = cJSON_GetObjectItemCaseSensitive(r, "incident");
-    assert_string_equal(str(inc, "state"), "on_site");
+    assert_string_equal(h_str(inc, "state"), "on_site");
     const cJSON *mgr = h_obligation(inc, "manager_on_site");
-    assert_string_equal(str(mgr, "status"), "met");
-    assert_int_equal(num(mgr, "late_by_s"), 120);
+    assert_string_equal(h_str(mgr, "status"), "met");
+    assert_int_equal(h_num(mgr, "late_by_s"), 120);
     cJSON_Delete(r);
 
     r = command(h, t0 + 13 * 60000, "li.wei",
                 "{\"op\":\"close\",\"incident\":\"A-20261120-0001\",\"request_id\":\"c-4\"}");
     inc = cJSON_GetObjectItemCaseSensitive(r, "incident");
-    assert_string_equal(str(inc, "state"), "closed");
+    assert_string_equal(h_str(inc, "state"), "closed");
     const cJSON *review = cJSON_GetObjectItemCaseSensitive(inc, "review");
-    assert_string_equal(str(review, "status"), "pending");
-    assert_int_equal(h_ms(str(review, "due")), t0 + 13 * 60000 + 24 * 3600000LL);
+    assert_string_equal(h_str(review, "status"), "pending");
+    assert_int_equal(h_ms(h_str(review, "due")), t0 + 13 * 60000 + 24 * 3600000LL);
     cJSON_Delete(r);
 
     r = command(h, t0 + 14 * 60000, "li.wei",
                 "{\"op\":\"close\",\"incident\":\"A-20261120-0001\",\"request_id\":\"c-5\"}");
     assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")));
-    assert_string_equal(str(r, "error"), "illegal_transition");
+    assert_string_equal(h_str(r, "error"), "illegal_transition");
     cJSON_Delete(r);
 
     /* The open index no longer lists it; one deadline (the review) remains. */
@@ -261,30 +239,30 @@ static void test_command_errors(void **state)
     h_send(h, t0, "siteward/A/event/sensor/d17", SMOKE17);
     r = command(h, t0, "u",
                 "{\"op\":\"ack\",\"incident\":\"A-20261120-0099\",\"request_id\":\"1\"}");
-    assert_string_equal(str(r, "error"), "unknown_incident");
+    assert_string_equal(h_str(r, "error"), "unknown_incident");
     cJSON_Delete(r);
     r = command(h, t0, "u",
                 "{\"op\":\"dance\",\"incident\":\"A-20261120-0001\",\"request_id\":\"2\"}");
-    assert_string_equal(str(r, "error"), "unknown_op");
+    assert_string_equal(h_str(r, "error"), "unknown_op");
     cJSON_Delete(r);
     r = command(h, t0, "u", "{\"op\":\"ack\",\"request_id\":\"3\"}");
-    assert_string_equal(str(r, "error"), "bad_command");
+    assert_string_equal(h_str(r, "error"), "bad_command");
     cJSON_Delete(r);
     r = command(h, t0, "u",
                 "{\"op\":\"satisfaction\",\"incident\":\"A-20261120-0001\",\"request_id\":\"4\"}");
-    assert_string_equal(str(r, "error"), "illegal_transition");
+    assert_string_equal(h_str(r, "error"), "illegal_transition");
     cJSON_Delete(r);
     r = command(h, t0, "u", "{\"op\":\"reclassify\",\"incident\":\"A-20261120-0001\"}");
-    assert_string_equal(str(r, "error"), "bad_command");
+    assert_string_equal(h_str(r, "error"), "bad_command");
     cJSON_Delete(r);
     r = command(h, t0, "u",
                 "{\"op\":\"reclassify\",\"incident\":\"A-20261120-0001\",\"class\":\"unicorn\"}");
-    assert_string_equal(str(r, "error"), "unknown_class");
+    assert_string_equal(h_str(r, "error"), "unknown_class");
     cJSON_Delete(r);
     /* An incident of another site is unknown here. */
     h_send(h, t0, "siteward/B/cmd/u", "{\"op\":\"ack\",\"incident\":\"A-20261120-0001\"}");
     r = h_last(h, "siteward/B/reply/u");
-    assert_string_equal(str(r, "error"), "unknown_incident");
+    assert_string_equal(h_str(r, "error"), "unknown_incident");
     cJSON_Delete(r);
     assert_int_equal(h->engine.stats.rejected, 7);
 }
@@ -301,9 +279,9 @@ static void test_reclassify_keeps_elapsed_time(void **state)
                 "{\"op\":\"reclassify\",\"incident\":\"A-20261120-0001\",\"class\":\"fire\"}");
     const cJSON *inc = cJSON_GetObjectItemCaseSensitive(r, "incident");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")));
-    assert_int_equal(num(inc, "level"), 1);
-    assert_int_equal(h_ms(str(h_obligation(inc, "plan_activated"), "due")), t0 + 5 * 60000);
-    assert_string_equal(str(h_obligation(inc, "site_plan"), "status"), "cancelled");
+    assert_int_equal(h_num(inc, "level"), 1);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "plan_activated"), "due")), t0 + 5 * 60000);
+    assert_string_equal(h_str(h_obligation(inc, "site_plan"), "status"), "cancelled");
     cJSON_Delete(r);
 }
 
@@ -316,10 +294,10 @@ static void test_event_meets_obligation(void **state)
     h_send(h, t0 + 90000, "siteward/A/event/gate/g1",
            "{\"type\":\"visitor_verified\",\"id\":\"v2\"}");
     cJSON *inc = h_last(h, "siteward/A/incident/A-20261120-0001");
-    assert_string_equal(str(inc, "class"), "visitor");
-    assert_int_equal(num(inc, "events"), 2);
-    assert_string_equal(str(h_obligation(inc, "verified"), "status"), "met");
-    assert_string_equal(str(h_obligation(inc, "responded"), "status"), "pending");
+    assert_string_equal(h_str(inc, "class"), "visitor");
+    assert_int_equal(h_num(inc, "events"), 2);
+    assert_string_equal(h_str(h_obligation(inc, "verified"), "status"), "met");
+    assert_string_equal(h_str(h_obligation(inc, "responded"), "status"), "pending");
     cJSON_Delete(inc);
 }
 
@@ -343,9 +321,9 @@ static void expect_deadletter(harness *h, const char *topic, const char *payload
     h_send(h, h_ms(T0), topic, payload);
     assert_int_equal(h_count(h, dl_topic), before + 1);
     cJSON *dl = h_last(h, dl_topic);
-    assert_string_equal(str(dl, "error"), code);
-    assert_string_equal(str(dl, "topic"), topic);
-    assert_non_null(str(dl, "message"));
+    assert_string_equal(h_str(dl, "error"), code);
+    assert_string_equal(h_str(dl, "topic"), topic);
+    assert_non_null(h_str(dl, "message"));
     cJSON_Delete(dl);
 }
 
@@ -424,8 +402,8 @@ static void test_clock_scale_shortens_limits(void **state)
     int64_t t0 = h_ms(T0);
     h_send(h, t0, "siteward/A/event/sensor/d17", SMOKE17);
     cJSON *inc = h_last(h, "siteward/A/incident/A-20261120-0001");
-    assert_int_equal(h_ms(str(h_obligation(inc, "plan_activated"), "due")), t0 + 5000);
-    assert_int_equal(h_ms(str(h_obligation(inc, "manager_on_site"), "due")), t0 + 10000);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "plan_activated"), "due")), t0 + 5000);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "manager_on_site"), "due")), t0 + 10000);
     cJSON_Delete(inc);
     h_free(h);
 }
@@ -439,7 +417,7 @@ static void test_replayed_batch_is_idempotent(void **state)
     h_send(h, t0, "siteward/A/event/sensor/d17", SMOKE17);
     h_send(h, t0, "siteward/A/event/sensor/d17", SMOKE17);
     cJSON *inc = h_last(h, "siteward/A/incident/A-20261120-0001");
-    assert_int_equal(num(inc, "events"), 1);
+    assert_int_equal(h_num(inc, "events"), 1);
     cJSON_Delete(inc);
     assert_int_equal(h->engine.applied_seq, 2);
 }
@@ -452,8 +430,8 @@ static void test_policy_alternative_profile(void **state)
     h_send(h, t0, "siteward/A/report/u1", "{\"category\":\"complaint\",\"text\":\"noise\"}");
     cJSON *r = h_last(h, "siteward/A/reply/u1");
     const cJSON *inc = cJSON_GetObjectItemCaseSensitive(r, "incident");
-    assert_int_equal(h_ms(str(h_obligation(inc, "answered"), "due")), t0 + 24 * 3600000LL);
-    assert_int_equal(h_ms(str(h_obligation(inc, "solved"), "due")), t0 + 48 * 3600000LL);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "answered"), "due")), t0 + 24 * 3600000LL);
+    assert_int_equal(h_ms(h_str(h_obligation(inc, "solved"), "due")), t0 + 48 * 3600000LL);
     cJSON_Delete(r);
     h_free(h);
 }
@@ -461,25 +439,25 @@ static void test_policy_alternative_profile(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_smoke_opens_level1_incident, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_second_detector_joins_and_duplicate_is_counted, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_other_floor_or_late_event_opens_new_incident, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_report_reply_and_personal_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_working_days_skip_holiday_and_use_makeup_day, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_commands_move_states_and_meet_obligations, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_command_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reclassify_keeps_elapsed_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_event_meets_obligation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_telemetry_is_recorded_not_an_incident, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bad_input_is_dead_lettered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_report_never_leaks_contact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_smoke_opens_level1_incident, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_second_detector_joins_and_duplicate_is_counted,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_other_floor_or_late_event_opens_new_incident, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_report_reply_and_personal_data, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_working_days_skip_holiday_and_use_makeup_day, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_commands_move_states_and_meet_obligations, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_command_errors, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_reclassify_keeps_elapsed_time, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_event_meets_obligation, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_telemetry_is_recorded_not_an_incident, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input_is_dead_lettered, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_report_never_leaks_contact, h_setup, h_teardown),
         cmocka_unit_test(test_clock_scale_shortens_limits),
-        cmocka_unit_test_setup_teardown(test_replayed_batch_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replayed_batch_is_idempotent, h_setup, h_teardown),
         cmocka_unit_test(test_policy_alternative_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
