@@ -88,7 +88,8 @@ b="$build/bin/sw-bench"
     stop_daemon
     # 6. Deadline -> escalation received, on a 60x clock.
     start_daemon process "--clock-scale 60"
-    "$b" escalation -b "$url" -c 2000 -k 16 || true
+    "$b" escalation -b "$url" -c 1000 -r 100 || true
+    "$b" escalation -b "$url" -c 2000 -k 16 | sed "s/^escalation/escalation burst/" || true
     stop_daemon
     # 7. The deadline structure at a million pending obligations.
     "$build/bin/sw-bench-timers" -n 1000000

@@ -6,7 +6,8 @@
  *   sw-bench stored      -b URL -n N -d DIR   events in, until all are applied in
  *                                             the store DIR/main (no subscriber)
  *   sw-bench latency     -b URL -r RATE -s SECONDS
- *   sw-bench escalation  -b URL -c COUNT      (daemon run with --clock-scale)
+ *   sw-bench escalation  -b URL -c COUNT [-r RATE]  (daemon run with --clock-scale):
+ *                                             deadline -> escalation received
  *
  * The publisher keeps at most K QoS 1 messages in flight (never more than
  * the broker's Receive Maximum, so Paho never parks its send thread). Every
@@ -31,6 +32,7 @@
 typedef struct bench {
     const char *broker, *prefix, *mode, *dump, *state;
     long n, inflight, rate, seconds, sites;
+    int paced;
     /* publisher side */
     MQTTAsync pub;
     pthread_mutex_t lock;
@@ -359,6 +361,7 @@ int main(int argc, char **argv)
             break;
         case 'r':
             b.rate = atol(optarg);
+            b.paced = 1;
             break;
         case 's':
             b.seconds = atol(optarg);
@@ -420,7 +423,10 @@ int main(int argc, char **argv)
     b.pub = connect_client(&b, "pub", 0);
 
     b.first_ns = now_ns();
-    int64_t interval = !strcmp(b.mode, "latency") ? 1000000000 / b.rate : 0;
+    /* latency always paces; escalation when a rate is given (-r). */
+    int64_t interval = !strcmp(b.mode, "latency") || (!strcmp(b.mode, "escalation") && b.paced)
+                           ? 1000000000 / b.rate
+                           : 0;
     for (long i = 0; i < b.n; i++) {
         if (interval) { /* paced on the monotonic clock, not in bursts */
             int64_t at = b.first_ns + i * interval, t;
