@@ -469,9 +469,17 @@ int sw_batch_commit(sw_batch *b, uint64_t last_seq)
     unsigned char be[8];
     int rc = 0;
 
-    for (int i = 0; i < b->ndirty; i++)
-        if (b->dirty[i]->changed && (rc = sw__flush(b, b->dirty[i])))
+    for (int i = 0; i < b->ndirty; i++) {
+        if (!b->dirty[i]->changed)
+            continue;
+        if ((rc = sw__flush(b, b->dirty[i])))
             return rc;
+        /* Until the broker has it, its retained state is owed (engine.h). */
+        char key[SW_ID_MAX + 8];
+        size_t klen = (size_t)snprintf(key, sizeof key, "pub/%s", b->dirty[i]->inc.id);
+        if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key, klen, "", 0)))
+            return rc;
+    }
     sw_be64_put(be, last_seq);
     if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, "inbox_applied", 13, be, 8)))
         return rc;

@@ -63,6 +63,18 @@ int sw_engine_tick(sw_engine *e, int64_t now, int64_t *next);
 /* The earliest deadline in the store, or 0 when there is none. */
 int sw_engine_next_deadline(sw_engine *e, int64_t *next);
 
+/*
+ * Retained state owed to the broker. Every batch marks the incidents it
+ * changed ("pub/ID" in meta) in the same transaction as the change; the
+ * marks are cleared once everything published so far has been acknowledged
+ * (sw_engine_published(), called when the MQTT side is idle). After a crash,
+ * sw_engine_republish() publishes the current state of every marked
+ * incident again, so the broker's retained view catches up with the store
+ * even for publications that were still queued in memory.
+ */
+int sw_engine_published(sw_engine *e);
+int sw_engine_republish(sw_engine *e);
+
 /* Current figures as the stats JSON of the contract (caller frees). */
 char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog);
 

@@ -243,6 +243,9 @@ static void sw__sync_cb(uv_timer_t *t)
 {
     sw_daemon *d = t->data;
     sw__trim(d, 1);
+    /* Everything committed so far has been published and acknowledged. */
+    if (sw_mqtt_idle(&d->mqtt))
+        sw_engine_published(&d->engine);
     /* A flush can take hundreds of milliseconds on a busy disk: never on
      * the loop thread, and never two at once. */
     if (!d->syncing && !d->stopping) {
@@ -422,6 +425,8 @@ int main(int argc, char **argv)
     /* What arrived before a crash or stop and was not yet applied. Replayed
      * before new messages: the MQTT callbacks only queue until the loop runs. */
     sw_inbox_replay(&d->inbox, d->engine.applied_seq, sw__on_replayed, d);
+    /* State whose publication a crash may have cut off goes out again. */
+    sw_engine_republish(&d->engine);
     sw__drain(d);
 
     uv_timer_start(&d->stats_timer, sw__stats_cb, (uint64_t)d->cfg.stats_interval_ms,

@@ -402,6 +402,14 @@ static void sw__publish_front(sw_mqtt *mq, const char *topic, const char *payloa
     sw__flush(mq, 0);
 }
 
+int sw_mqtt_idle(sw_mqtt *mq)
+{
+    pthread_mutex_lock(&mq->out_lock);
+    int idle = !mq->out_head && !mq->inflight && !mq->draining;
+    pthread_mutex_unlock(&mq->out_lock);
+    return idle && MQTTAsync_isConnected(mq->client);
+}
+
 int sw_mqtt_status(sw_mqtt *mq, const char *status)
 {
     return sw_mqtt_publish(mq, mq->status_topic, status, strlen(status), 1, NULL, 0);

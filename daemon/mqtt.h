@@ -76,6 +76,9 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
  * copied; it is sent now or queued until the in-flight window has room. */
 int sw_mqtt_publish(void *mq, const char *topic, const char *payload, size_t len, int retained,
                     const unsigned char *corr, size_t corr_len);
+/* 1 when every publication handed to sw_mqtt_publish() so far has been
+ * acknowledged by the broker. */
+int sw_mqtt_idle(sw_mqtt *mq);
 /* Publish the retained status ("online"/"offline"). */
 int sw_mqtt_status(sw_mqtt *mq, const char *status);
 /* Let the outgoing queue drain (up to 1.5 s), publish "offline",

@@ -422,6 +422,46 @@ static void test_replayed_batch_is_idempotent(void **state)
     assert_int_equal(h->engine.applied_seq, 2);
 }
 
+static size_t owed(harness *h)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k = {4, "pub/"}, v;
+    size_t n = 0;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    mdb_cursor_open(txn, h->store.dbi[SW_DB_META], &cur);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         !rc && k.mv_size > 4 && !memcmp(k.mv_data, "pub/", 4);
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        n++;
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+static void test_retained_state_owed_until_published(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms(T0);
+    h_send(h, t0, "siteward/A/event/sensor/d17", SMOKE17);
+    h_send(h, t0, "siteward/B/event/sensor/d17", SMOKE17);
+    assert_int_equal(owed(h), 2);
+    /* After a crash, the owed states are published again, retained. */
+    int before = h->npubs;
+    assert_int_equal(sw_engine_republish(&h->engine), 0);
+    assert_int_equal(h->npubs, before + 2);
+    assert_int_equal(h->pubs[before].retained, 1);
+    cJSON *inc = h_last(h, "siteward/B/incident/B-20261120-0001");
+    assert_string_equal(h_str(inc, "class"), "fire");
+    cJSON_Delete(inc);
+    /* Once the MQTT side has acknowledged everything, nothing is owed. */
+    assert_int_equal(sw_engine_published(&h->engine), 0);
+    assert_int_equal(owed(h), 0);
+    before = h->npubs;
+    assert_int_equal(sw_engine_republish(&h->engine), 0);
+    assert_int_equal(h->npubs, before);
+}
+
 static void test_policy_alternative_profile(void **state)
 {
     (void)state;
@@ -459,6 +499,8 @@ int main(void)
         cmocka_unit_test(test_clock_scale_shortens_limits),
         cmocka_unit_test_setup_teardown(test_replayed_batch_is_idempotent, h_setup, h_teardown),
         cmocka_unit_test(test_policy_alternative_profile),
+        cmocka_unit_test_setup_teardown(test_retained_state_owed_until_published, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
