@@ -114,10 +114,6 @@ static int sw__open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const 
         sw_batch_calendar_uncovered(b, site);
     b->stats.opened++;
     d->changed = 1;
-    /* Level I: the manager hears at once, before any limit passes. */
-    for (int i = 0; i < cls->nnotify; i++)
-        if ((rc = sw_batch_escalation(b, d, NULL, NULL, 0, cls->notify[i], m->received_ms)))
-            return rc;
     *out = d;
     return 0;
 }
@@ -244,7 +240,8 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         b->stats.accepted++;
         return 0;
     }
-    if (!d && (rc = sw__open_incident(b, m, cls, site, &d)))
+    int opened = !d;
+    if (opened && (rc = sw__open_incident(b, m, cls, site, &d)))
         return rc;
     if (m->corr_key[0] && (rc = sw__corr_put(b, m->corr_key, m->received_ms, d->inc.id)))
         return rc;
@@ -266,6 +263,10 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     sw__add_payload(entry, m);
     if ((rc = sw_batch_timeline(b, d, m->received_ms, by, entry)))
         return rc;
+    /* Level I: the manager hears at once, before any limit passes. */
+    for (int i = 0; opened && i < cls->nnotify; i++)
+        if ((rc = sw_batch_escalation(b, d, NULL, NULL, 0, cls->notify[i], m->received_ms)))
+            return rc;
     if (m->meets[0] && !m->normal && sw_obl_meet(inc, m->meets, m->received_ms, by) > 0 &&
         (rc = sw_batch_timeline_obligation(b, d, m->received_ms, by, m->meets)))
         return rc;
