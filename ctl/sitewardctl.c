@@ -6,6 +6,7 @@
  *                                                         [--level N] [--class C] [--open]
  *   sitewardctl ... show ID [--show-personal]
  *   sitewardctl ... timeline ID
+ *   sitewardctl ... review ID [--format md|json]
  *   sitewardctl ... export
  *
  * Times are shown at each site's UTC offset from --config (default: the
@@ -13,6 +14,7 @@
  * only with --show-personal.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@ static void usage(FILE *f)
                "  list [--site S] [--state-is STATE] [--level 1|2|0] [--class C] [--open]\n"
                "  show ID [--show-personal]\n"
                "  timeline ID\n"
+               "  review ID [--format md|json]\n"
                "  export\n");
 }
 
@@ -173,28 +176,24 @@ static int cmd_show(ctl *c, const char *id)
     return rc;
 }
 
-static int cmd_timeline(ctl *c, const char *id)
+/* The incident `id` (decoded into *inc) and its timeline entries, times
+ * formatted at the site's offset. 0, or an exit status after a message. */
+static int load(ctl *c, MDB_txn *txn, const char *id, sw_incident *inc, cJSON **entries)
 {
-    MDB_txn *txn;
-    MDB_cursor *cur;
     char prefix[SW_ID_MAX + 2];
     size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s/", id);
     MDB_val k = {plen, prefix}, v, iv;
-    int tz = 0;
+    MDB_cursor *cur;
 
-    if (sw_store_begin(&c->st, 0, &txn))
-        return 1;
-    if (sw_store_get(&c->st, txn, SW_DB_INCIDENTS, id, strlen(id), &iv)) {
+    if (sw_store_get(&c->st, txn, SW_DB_INCIDENTS, id, strlen(id), &iv) ||
+        sw_incident_decode(iv.mv_data, iv.mv_size, inc)) {
         fprintf(stderr, "sitewardctl: no incident %s\n", id);
-        mdb_txn_abort(txn);
         return SW_EX_NOINPUT;
     }
-    sw_incident inc;
-    if (!sw_incident_decode(iv.mv_data, iv.mv_size, &inc)) {
-        tz = tz_of(c, inc.site);
-        sw_incident_free(&inc);
-    }
-    mdb_cursor_open(txn, c->st.dbi[SW_DB_TIMELINE], &cur);
+    int tz = tz_of(c, inc->site);
+    *entries = cJSON_CreateArray();
+    if (mdb_cursor_open(txn, c->st.dbi[SW_DB_TIMELINE], &cur))
+        return 0;
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
          !rc && k.mv_size == plen + 4 && !memcmp(k.mv_data, prefix, plen);
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -205,40 +204,195 @@ static int cmd_timeline(ctl *c, const char *id)
         sw_time_format((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "ts")), tz,
                        when, sizeof when);
         cJSON_ReplaceItemInObjectCaseSensitive(e, "ts", cJSON_CreateString(when));
-        if (c->json) {
-            print_json(e);
-        } else {
-            const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "kind"));
-            const char *by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "by"));
-            cJSON *rest = cJSON_Duplicate(e, 1);
-            static const char *const shown[] = {"ts", "kind", "by", "seq", NULL};
-            for (int i = 0; shown[i]; i++)
-                cJSON_DeleteItemFromObjectCaseSensitive(rest, shown[i]);
-            char *txt = cJSON_PrintUnformatted(rest);
-            printf("%-29s %-10s %-20s %s\n", when, kind ? kind : "?", by ? by : "", txt ? txt : "");
-            cJSON_free(txt);
-            cJSON_Delete(rest);
-        }
-        cJSON_Delete(e);
+        cJSON_AddItemToArray(*entries, e);
     }
     mdb_cursor_close(cur);
+    return 0;
+}
+
+static const char *sget(const cJSON *o, const char *key)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    return v ? v : "";
+}
+
+/* A number member, also when written raw (sw_json_add_int); NAN if none. */
+static double nget(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsNumber(v))
+        return v->valuedouble;
+    if (cJSON_IsRaw(v))
+        return strtod(v->valuestring, NULL);
+    return NAN;
+}
+
+static int cmd_timeline(ctl *c, const char *id)
+{
+    MDB_txn *txn;
+    sw_incident inc;
+    cJSON *entries, *e;
+    int rc;
+
+    if (sw_store_begin(&c->st, 0, &txn))
+        return 1;
+    if ((rc = load(c, txn, id, &inc, &entries))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    cJSON_ArrayForEach(e, entries)
+    {
+        if (c->json) {
+            print_json(e);
+            continue;
+        }
+        cJSON *rest = cJSON_Duplicate(e, 1);
+        static const char *const shown[] = {"ts", "kind", "by", "seq", NULL};
+        for (int i = 0; shown[i]; i++)
+            cJSON_DeleteItemFromObjectCaseSensitive(rest, shown[i]);
+        char *txt = cJSON_PrintUnformatted(rest);
+        printf("%-29s %-10s %-20s %s\n", sget(e, "ts"), sget(e, "kind"), sget(e, "by"),
+               txt ? txt : "");
+        cJSON_free(txt);
+        cJSON_Delete(rest);
+    }
+    cJSON_Delete(entries);
+    sw_incident_free(&inc);
+    mdb_txn_abort(txn);
+    return 0;
+}
+
+/* The post-incident review: a draft before submission (the record the
+ * review is written from), the same with the submitted fields after. */
+static cJSON *review_doc(ctl *c, const sw_incident *inc, cJSON *entries)
+{
+    cJSON *doc = cJSON_CreateObject(), *e;
+    cJSON *esc = cJSON_CreateArray(), *cmds = cJSON_CreateArray(), *submitted = NULL;
+
+    cJSON_ArrayForEach(e, entries)
+    {
+        const char *kind = sget(e, "kind");
+        if (!strcmp(kind, "escalation"))
+            cJSON_AddItemToArray(esc, cJSON_Duplicate(e, 1));
+        else if (!strcmp(kind, "command")) {
+            cJSON_AddItemToArray(cmds, cJSON_Duplicate(e, 1));
+            if (!strcmp(sget(e, "op"), "review"))
+                submitted = e;
+        }
+    }
+    cJSON *pub = sw_incident_public(inc, tz_of(c, inc->site));
+    cJSON_AddStringToObject(doc, "status", submitted ? "submitted" : "draft");
+    cJSON_AddItemToObject(doc, "incident", pub);
+    cJSON_AddItemToObject(doc, "obligations",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(pub, "obligations"), 1));
+    cJSON_AddItemToObject(doc, "escalations", esc);
+    cJSON_AddItemToObject(doc, "commands", cmds);
+    if (submitted) {
+        cJSON *r = cJSON_AddObjectToObject(doc, "review");
+        static const char *const keys[] = {"problem", "rectification", "optimization", NULL};
+        for (int i = 0; keys[i]; i++)
+            cJSON_AddStringToObject(r, keys[i], sget(submitted, keys[i]));
+        cJSON_AddItemToObject(
+            r, "participants",
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(submitted, "participants"), 1));
+        cJSON_AddStringToObject(r, "submitted_at", sget(submitted, "ts"));
+        cJSON_AddStringToObject(r, "by", sget(submitted, "by"));
+    }
+    cJSON_AddItemToObject(doc, "timeline", cJSON_Duplicate(entries, 1));
+    return doc;
+}
+
+static void review_md(const cJSON *doc)
+{
+    const cJSON *inc = cJSON_GetObjectItemCaseSensitive(doc, "incident");
+    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(inc, "review"), *e;
+    double level = nget(inc, "level");
+
+    printf("# Post-incident review: %s (%s)\n\n", sget(inc, "id"), sget(doc, "status"));
+    printf("- %s\n- class %s, level %s, state %s\n- opened %s, last update %s\n",
+           sget(inc, "summary"), sget(inc, "class"),
+           level == 1   ? "I"
+           : level == 2 ? "II"
+                        : "none",
+           sget(inc, "state"), sget(inc, "opened"), sget(inc, "updated"));
+    printf("- review due %s: %s\n\n",
+           cJSON_IsString(cJSON_GetObjectItemCaseSensitive(rv, "due")) ? sget(rv, "due")
+                                                                       : "when the incident closes",
+           sget(rv, "status"));
+    printf("## Obligations\n\n| obligation | due | status | met at | by | late "
+           "|\n|---|---|---|---|---|---|\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "obligations"))
+    {
+        double late = nget(e, "late_by_s");
+        char l[32] = "";
+        if (!isnan(late))
+            snprintf(l, sizeof l, "%.0f s", late);
+        printf("| %s | %s | %s | %s | %s | %s |\n", sget(e, "name"), sget(e, "due"),
+               sget(e, "status"), sget(e, "met_at"), sget(e, "by"), l);
+    }
+    printf(
+        "\n## Escalations\n\n| time | obligation | step | to | overdue |\n|---|---|---|---|---|\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "escalations"))
+    {
+        double od = nget(e, "overdue_s");
+        char overdue[32] = "-";
+        if (!isnan(od))
+            snprintf(overdue, sizeof overdue, "%.0f s", od);
+        printf("| %s | %s | %.0f | %s | %s |\n", sget(e, "ts"),
+               *sget(e, "obligation") ? sget(e, "obligation") : "(opened)", nget(e, "step"),
+               sget(e, "role"), overdue);
+    }
+    printf("\n## Commands\n\n| time | op | by | note |\n|---|---|---|---|\n");
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "commands")) printf(
+        "| %s | %s | %s | %s |\n", sget(e, "ts"), sget(e, "op"), sget(e, "by"), sget(e, "note"));
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(doc, "review");
+    printf("\n## Review\n\n");
+    if (!r) {
+        printf("Not yet submitted: this draft is the record to write it from.\n");
+        return;
+    }
+    printf("- problem: %s\n- rectification: %s\n- optimization: %s\n- participants:",
+           sget(r, "problem"), sget(r, "rectification"), sget(r, "optimization"));
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "participants"))
+        printf(" %s", cJSON_GetStringValue(e) ? cJSON_GetStringValue(e) : "");
+    printf("\n- submitted %s by %s\n", sget(r, "submitted_at"), sget(r, "by"));
+}
+
+static int cmd_review(ctl *c, const char *id)
+{
+    MDB_txn *txn;
+    sw_incident inc;
+    cJSON *entries;
+    int rc;
+
+    if (sw_store_begin(&c->st, 0, &txn))
+        return 1;
+    if ((rc = load(c, txn, id, &inc, &entries))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    cJSON *doc = review_doc(c, &inc, entries);
+    if (c->json) {
+        print_json(doc);
+    } else {
+        review_md(doc);
+    }
+    cJSON_Delete(doc);
+    cJSON_Delete(entries);
+    sw_incident_free(&inc);
     mdb_txn_abort(txn);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
-                                         {"config", required_argument, NULL, 'c'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"site", required_argument, NULL, 'S'},
-                                         {"state-is", required_argument, NULL, 'T'},
-                                         {"level", required_argument, NULL, 'L'},
-                                         {"class", required_argument, NULL, 'C'},
-                                         {"open", no_argument, NULL, 'o'},
-                                         {"show-personal", no_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"state", required_argument, NULL, 's'},    {"config", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},           {"site", required_argument, NULL, 'S'},
+        {"state-is", required_argument, NULL, 'T'}, {"level", required_argument, NULL, 'L'},
+        {"class", required_argument, NULL, 'C'},    {"open", no_argument, NULL, 'o'},
+        {"show-personal", no_argument, NULL, 'p'},  {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, 'F'},   {NULL, 0, NULL, 0}};
     ctl c = {.level = -1};
     const char *state = SW_DEFAULT_STATE, *config = NULL;
     int opt, rc;
@@ -273,6 +427,13 @@ int main(int argc, char **argv)
         case 'p':
             c.personal = 1;
             break;
+        case 'F':
+            if (strcmp(optarg, "md") && strcmp(optarg, "json")) {
+                usage(stderr);
+                return SW_EX_USAGE;
+            }
+            c.json = !strcmp(optarg, "json");
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -287,7 +448,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[optind];
     const char *arg = argc - optind == 2 ? argv[optind + 1] : NULL;
-    int needs_id = !strcmp(cmd, "show") || !strcmp(cmd, "timeline");
+    int needs_id = !strcmp(cmd, "show") || !strcmp(cmd, "timeline") || !strcmp(cmd, "review");
     if (needs_id != (arg != NULL) || (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "export"))) {
         usage(stderr);
         return SW_EX_USAGE;
@@ -306,6 +467,8 @@ int main(int argc, char **argv)
         rc = cmd_list(&c, 1);
     else if (!strcmp(cmd, "show"))
         rc = cmd_show(&c, arg);
+    else if (!strcmp(cmd, "review"))
+        rc = cmd_review(&c, arg);
     else
         rc = cmd_timeline(&c, arg);
     sw_store_close(&c.st);

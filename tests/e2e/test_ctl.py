@@ -56,6 +56,37 @@ class Ctl(E2E):
         self.assertEqual(tl[0]["ts"][-6:], "+08:00")
         self.assertNotIn(PHONE, self.ctl("timeline", repair["id"]))
 
+        # The review: a draft once closed, then the submitted fields.
+        for i, op in enumerate(["plan_activated", "on_site", "close"]):
+            self.assertTrue(self.command("A", "wang.fang", {"op": op, "incident": fire["id"],
+                                                            "request_id": "r%d" % i})["ok"])
+        draft = json.loads(self.ctl("review", fire["id"], "--format", "json"))
+        self.assertEqual(draft["status"], "draft")
+        self.assertEqual({o["name"]: o["status"] for o in draft["obligations"]},
+                         {"plan_activated": "met", "manager_on_site": "met", "review": "pending"})
+        self.assertEqual([e["role"] for e in draft["escalations"]], ["manager", "control_room"])
+        self.assertEqual([(c["op"], c["by"]) for c in draft["commands"]],
+                         [("ack", "li.wei"), ("plan_activated", "wang.fang"),
+                          ("on_site", "wang.fang"), ("close", "wang.fang")])
+        self.assertNotIn("review", draft)
+        md = self.ctl("review", fire["id"])
+        self.assertIn("# Post-incident review: %s (draft)" % fire["id"], md)
+        self.assertIn("| manager_on_site |", md)
+        r = self.command("A", "wang.fang", {"op": "review", "incident": fire["id"],
+                                            "request_id": "rv", "problem": "detector dust",
+                                            "rectification": "cleaned",
+                                            "optimization": "quarterly cleaning",
+                                            "participants": ["li.wei", "wang.fang"]})
+        self.assertTrue(r["ok"], r)
+        done = json.loads(self.ctl("review", fire["id"], "--format", "json"))
+        self.assertEqual(done["status"], "submitted")
+        self.assertEqual(done["review"]["problem"], "detector dust")
+        self.assertEqual(done["review"]["participants"], ["li.wei", "wang.fang"])
+        self.assertEqual(done["review"]["by"], "wang.fang")
+        self.assertEqual(done["incident"]["state"], "reviewed")
+        self.assertIn("- optimization: quarterly cleaning", self.ctl("review", fire["id"]))
+        self.ctl("review", fire["id"], "--format", "xml", expect=64)
+
         exported = self.ctl("export").splitlines()
         self.assertEqual(len(exported), 2)
         self.ctl("show", "A-20200101-0001", expect=66)
