@@ -7,6 +7,7 @@
  *   sitewardctl ... show ID [--show-personal]
  *   sitewardctl ... timeline ID
  *   sitewardctl ... review ID [--format md|json]
+ *   sitewardctl ... report --site S --from YYYY-MM-DD --to YYYY-MM-DD
  *   sitewardctl ... export
  *
  * Times are shown at each site's UTC offset from --config (default: the
@@ -22,6 +23,7 @@
 
 #include "config.h"
 #include "incident.h"
+#include "report.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -53,6 +55,7 @@ static void usage(FILE *f)
                "  show ID [--show-personal]\n"
                "  timeline ID\n"
                "  review ID [--format md|json]\n"
+               "  report --site S --from YYYY-MM-DD --to YYYY-MM-DD\n"
                "  export\n");
 }
 
@@ -358,6 +361,71 @@ static void review_md(const cJSON *doc)
     printf("\n- submitted %s by %s\n", sget(r, "submitted_at"), sget(r, "by"));
 }
 
+/* Days since the epoch of "YYYY-MM-DD" at the site's offset, as ms. */
+static int day_ms(ctl *c, const char *site, const char *date, int64_t *ms)
+{
+    int64_t days;
+    if (!date || sw_date_parse(date, &days))
+        return SW_EINVAL;
+    *ms = days * SW_MS_PER_DAY - (int64_t)tz_of(c, site) * 1000;
+    return 0;
+}
+
+static int cmd_report(ctl *c, const char *from, const char *to)
+{
+    int64_t from_ms, to_ms;
+    MDB_txn *txn;
+
+    if (!c->site || day_ms(c, c->site, from, &from_ms) || day_ms(c, c->site, to, &to_ms)) {
+        fprintf(stderr, "sitewardctl: report needs --site S --from YYYY-MM-DD --to YYYY-MM-DD\n");
+        return SW_EX_USAGE;
+    }
+    to_ms += SW_MS_PER_DAY; /* --to is inclusive */
+    if (sw_store_begin(&c->st, 0, &txn))
+        return 1;
+    cJSON *r = sw_report_build(&c->st, txn, c->site, from_ms, to_ms);
+    mdb_txn_abort(txn);
+    if (!r)
+        return 1;
+    cJSON_AddStringToObject(r, "site", c->site);
+    cJSON_AddStringToObject(r, "from", from);
+    cJSON_AddStringToObject(r, "to", to);
+    if (c->json) {
+        print_json(r);
+        cJSON_Delete(r);
+        return 0;
+    }
+    const cJSON *cls, *o;
+    printf("site %s, incidents opened %s to %s\n\n", c->site, from, to);
+    printf("%-20s %6s %-18s %8s %8s %8s\n", "CLASS", "COUNT", "OBLIGATION", "ON TIME", "RESP p50",
+           "RESP p90");
+    cJSON_ArrayForEach(cls, cJSON_GetObjectItemCaseSensitive(r, "classes"))
+    {
+        const cJSON *rt = cJSON_GetObjectItemCaseSensitive(cls, "response_s");
+        char p50[16] = "-", p90[16] = "-";
+        if (cJSON_GetObjectItemCaseSensitive(rt, "p50")) {
+            snprintf(p50, sizeof p50, "%.0fs", nget(rt, "p50"));
+            snprintf(p90, sizeof p90, "%.0fs", nget(rt, "p90"));
+        }
+        printf("%-20s %6.0f %-18s %8s %8s %8s\n", cls->string, nget(cls, "count"), "", "", p50,
+               p90);
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(cls, "obligations"))
+            printf("%-20s %6s %-18s %7.0f%% %8s %8s\n", "", "", o->string,
+                   100 * nget(o, "on_time_rate"), "", "");
+    }
+    const cJSON *sat = cJSON_GetObjectItemCaseSensitive(r, "satisfaction");
+    const cJSON *rv = cJSON_GetObjectItemCaseSensitive(r, "reviews");
+    printf("\nrepeat complaints (same unit within 30 days): %.0f\n", nget(r, "repeat_complaints"));
+    if (nget(sat, "n") > 0)
+        printf("satisfaction: %.2f average over %.0f callbacks\n", nget(sat, "average"),
+               nget(sat, "n"));
+    else
+        printf("satisfaction: no callbacks\n");
+    printf("reviews: %.0f of %.0f on time\n", nget(rv, "on_time"), nget(rv, "due"));
+    cJSON_Delete(r);
+    return 0;
+}
+
 static int cmd_review(ctl *c, const char *id)
 {
     MDB_txn *txn;
@@ -392,9 +460,10 @@ int main(int argc, char **argv)
         {"state-is", required_argument, NULL, 'T'}, {"level", required_argument, NULL, 'L'},
         {"class", required_argument, NULL, 'C'},    {"open", no_argument, NULL, 'o'},
         {"show-personal", no_argument, NULL, 'p'},  {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'F'},   {NULL, 0, NULL, 0}};
+        {"format", required_argument, NULL, 'F'},   {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},       {NULL, 0, NULL, 0}};
     ctl c = {.level = -1};
-    const char *state = SW_DEFAULT_STATE, *config = NULL;
+    const char *state = SW_DEFAULT_STATE, *config = NULL, *from = NULL, *to = NULL;
     int opt, rc;
 
     /* GNU getopt permutes: options may come before or after the command. */
@@ -434,6 +503,12 @@ int main(int argc, char **argv)
             }
             c.json = !strcmp(optarg, "json");
             break;
+        case 'f':
+            from = optarg;
+            break;
+        case 't':
+            to = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -449,7 +524,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     const char *arg = argc - optind == 2 ? argv[optind + 1] : NULL;
     int needs_id = !strcmp(cmd, "show") || !strcmp(cmd, "timeline") || !strcmp(cmd, "review");
-    if (needs_id != (arg != NULL) || (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "export"))) {
+    if (needs_id != (arg != NULL) ||
+        (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "export") && strcmp(cmd, "report"))) {
         usage(stderr);
         return SW_EX_USAGE;
     }
@@ -469,6 +545,8 @@ int main(int argc, char **argv)
         rc = cmd_show(&c, arg);
     else if (!strcmp(cmd, "review"))
         rc = cmd_review(&c, arg);
+    else if (!strcmp(cmd, "report"))
+        rc = cmd_report(&c, from, to);
     else
         rc = cmd_timeline(&c, arg);
     sw_store_close(&c.st);

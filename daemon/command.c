@@ -95,7 +95,7 @@ static int sw__reclassify(sw_batch *b, sw_dirty *d, const sw_msg *m, const char 
                         sw__str(m, "class"), "");
     /* Obligations of the old class that the new one lacks are cancelled;
      * the new class's count from the first alarm: elapsed time stays. */
-    sw_obl_cancel(inc, cls);
+    sw_obl_cancel(inc, cls, m->received_ms);
     sw_obl_arm(inc, cls, SW_FROM_OPENED, inc->opened_ms, site, b->e->cfg->clock_scale, &uncovered);
     if (uncovered)
         sw_batch_calendar_uncovered(b, site);
@@ -122,11 +122,11 @@ static void sw__entered(sw_batch *b, sw_dirty *d, enum sw_state to, int64_t now)
     if (to == SW_ST_CLOSED) {
         /* Closing ends what was still open; what counts from closing (the
          * review, the satisfaction callback) starts. */
-        sw_obl_cancel(inc, NULL);
+        sw_obl_cancel(inc, NULL, now);
         sw_obl_arm(inc, cls, SW_FROM_CLOSED, now, site, b->e->cfg->clock_scale, &uncovered);
     }
     if (to == SW_ST_OPEN) /* reopened: the after-closing obligations no longer apply */
-        sw_obl_cancel(inc, NULL);
+        sw_obl_cancel(inc, NULL, now);
     if (uncovered)
         sw_batch_calendar_uncovered(b, site);
 }

@@ -88,7 +88,7 @@ int sw_obl_meet(sw_incident *inc, const char *op, int64_t now_ms, const char *by
     return n;
 }
 
-int sw_obl_cancel(sw_incident *inc, const sw_class *keep)
+int sw_obl_cancel(sw_incident *inc, const sw_class *keep, int64_t now_ms)
 {
     int n = 0;
     for (int i = 0; i < inc->nobl; i++) {
@@ -97,7 +97,13 @@ int sw_obl_cancel(sw_incident *inc, const sw_class *keep)
             continue;
         if (keep && sw_class_rule(keep, ob->name))
             continue;
-        ob->status = SW_OBL_CANCELLED;
+        /* Past due, it was missed whatever happens next: the record says
+         * so, and it escalates no more. */
+        if (ob->status == SW_OBL_MISSED || now_ms > ob->due_ms)
+            ob->status = SW_OBL_MISSED;
+        else
+            ob->status = SW_OBL_CANCELLED;
+        ob->next_ms = 0;
         n++;
     }
     return n;

@@ -29,9 +29,11 @@ int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t
  * by `by`. Returns how many were met. */
 int sw_obl_meet(sw_incident *inc, const char *op, int64_t now_ms, const char *by);
 
-/* Cancel every pending or missed obligation; with `keep` non-NULL, those
- * the class `keep` also has are left alone. Returns how many. */
-int sw_obl_cancel(sw_incident *inc, const sw_class *keep);
+/* End every pending or missed obligation (the incident closed or changed
+ * class): those already past due at `now_ms` are missed, the others
+ * cancelled; none escalates any more. With `keep` non-NULL, those the class
+ * `keep` also has are left alone. Returns how many. */
+int sw_obl_cancel(sw_incident *inc, const sw_class *keep, int64_t now_ms);
 
 /* 1 if the obligation still needs a timer: pending, or missed and still
  * escalating. */

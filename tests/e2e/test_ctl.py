@@ -87,6 +87,15 @@ class Ctl(E2E):
         self.assertIn("- optimization: quarterly cleaning", self.ctl("review", fire["id"]))
         self.ctl("review", fire["id"], "--format", "xml", expect=64)
 
+        day = fire["opened"][:10]
+        rep = json.loads(self.ctl("report", "--site", "A", "--from", day, "--to", day, "--json"))
+        self.assertEqual(rep["classes"]["fire"]["count"], 1)
+        self.assertEqual(rep["classes"]["repair"]["count"], 1)
+        self.assertEqual(rep["reviews"], {"due": 1, "on_time": 1})
+        self.assertIn("reviews: 1 of 1 on time", self.ctl("report", "--site", "A", "--from", day,
+                                                          "--to", day))
+        self.ctl("report", "--site", "A", expect=64)
+
         exported = self.ctl("export").splitlines()
         self.assertEqual(len(exported), 2)
         self.ctl("show", "A-20200101-0001", expect=66)
