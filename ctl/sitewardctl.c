@@ -46,17 +46,21 @@ typedef struct ctl {
     const char *site, *state_is, *cls;
     int level; /* -1: any */
     int only_open;
+    int only_closed;
+    const char *from, *to; /* dates opened, inclusive, at each site's offset */
 } ctl;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sitewardctl [--state DIR] [--config FILE] [--json] COMMAND\n"
-               "  list [--site S] [--state-is STATE] [--level 1|2|0] [--class C] [--open]\n"
-               "  show ID [--show-personal]\n"
-               "  timeline ID\n"
-               "  review ID [--format md|json]\n"
-               "  report --site S --from YYYY-MM-DD --to YYYY-MM-DD\n"
-               "  export\n");
+    fprintf(f,
+            "usage: sitewardctl [--state DIR] [--config FILE] [--json] COMMAND\n"
+            "  list [--site S] [--state-is STATE] [--level 1|2|0] [--class C] [--open|--closed]\n"
+            "       [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+            "  show ID [--show-personal]\n"
+            "  timeline ID\n"
+            "  review ID [--format md|json]\n"
+            "  report --site S --from YYYY-MM-DD --to YYYY-MM-DD\n"
+            "  export\n");
 }
 
 static int tz_of(const ctl *c, const char *site)
@@ -65,12 +69,20 @@ static int tz_of(const ctl *c, const char *site)
     return s ? s->tz_offset_s : 0;
 }
 
-static int matches(const ctl *c, const sw_incident *inc)
+static int day_ms(ctl *c, const char *site, const char *date, int64_t *ms);
+
+static int matches(ctl *c, const sw_incident *inc)
 {
+    int64_t from, to;
+    if (c->from && !day_ms(c, inc->site, c->from, &from) && inc->opened_ms < from)
+        return 0;
+    if (c->to && !day_ms(c, inc->site, c->to, &to) && inc->opened_ms >= to + SW_MS_PER_DAY)
+        return 0;
     return (!c->site || !strcmp(c->site, inc->site)) &&
            (!c->state_is || !strcmp(c->state_is, sw_state_name(inc->state))) &&
            (c->level < 0 || c->level == inc->level) && (!c->cls || !strcmp(c->cls, inc->cls)) &&
-           (!c->only_open || inc->state < SW_ST_CLOSED);
+           (!c->only_open || inc->state < SW_ST_CLOSED) &&
+           (!c->only_closed || inc->state >= SW_ST_CLOSED);
 }
 
 static void print_json(cJSON *o)
@@ -454,14 +466,21 @@ static int cmd_review(ctl *c, const char *id)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"state", required_argument, NULL, 's'},    {"config", required_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},           {"site", required_argument, NULL, 'S'},
-        {"state-is", required_argument, NULL, 'T'}, {"level", required_argument, NULL, 'L'},
-        {"class", required_argument, NULL, 'C'},    {"open", no_argument, NULL, 'o'},
-        {"show-personal", no_argument, NULL, 'p'},  {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, 'F'},   {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},       {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"site", required_argument, NULL, 'S'},
+                                         {"state-is", required_argument, NULL, 'T'},
+                                         {"level", required_argument, NULL, 'L'},
+                                         {"class", required_argument, NULL, 'C'},
+                                         {"open", no_argument, NULL, 'o'},
+                                         {"show-personal", no_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"format", required_argument, NULL, 'F'},
+                                         {"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"closed", no_argument, NULL, 'x'},
+                                         {NULL, 0, NULL, 0}};
     ctl c = {.level = -1};
     const char *state = SW_DEFAULT_STATE, *config = NULL, *from = NULL, *to = NULL;
     int opt, rc;
@@ -504,10 +523,13 @@ int main(int argc, char **argv)
             c.json = !strcmp(optarg, "json");
             break;
         case 'f':
-            from = optarg;
+            from = c.from = optarg;
             break;
         case 't':
-            to = optarg;
+            to = c.to = optarg;
+            break;
+        case 'x':
+            c.only_closed = 1;
             break;
         case 'h':
             usage(stdout);

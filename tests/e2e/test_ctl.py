@@ -88,6 +88,10 @@ class Ctl(E2E):
         self.ctl("review", fire["id"], "--format", "xml", expect=64)
 
         day = fire["opened"][:10]
+        self.assertEqual(len(self.ctl("list", "--json", "--from", day, "--to", day).splitlines()), 2)
+        self.assertEqual(self.ctl("list", "--json", "--from", "2099-01-01"), "")
+        closed = [json.loads(l) for l in self.ctl("list", "--json", "--closed").splitlines()]
+        self.assertEqual([i["id"] for i in closed], [fire["id"]])
         rep = json.loads(self.ctl("report", "--site", "A", "--from", day, "--to", day, "--json"))
         self.assertEqual(rep["classes"]["fire"]["count"], 1)
         self.assertEqual(rep["classes"]["repair"]["count"], 1)
