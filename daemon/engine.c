@@ -508,6 +508,7 @@ char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog)
     sw_json_add_int(o, "incidents_opened", e->stats.opened);
     sw_json_add_int(o, "inbox_backlog", inbox_backlog);
     sw_json_add_int(o, "calendar_uncovered", e->stats.calendar_uncovered);
+    sw_json_add_int(o, "purged", e->stats.purged);
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;

@@ -33,6 +33,7 @@ typedef struct sw_stats {
     uint64_t escalations;
     uint64_t calendar_uncovered; /* due times computed past a site calendar */
     uint64_t batches;
+    uint64_t purged; /* incidents removed by retention */
 } sw_stats;
 
 typedef struct sw_engine {
@@ -42,7 +43,8 @@ typedef struct sw_engine {
     sw_plugins *plugins;
     sw_publisher pub;
     sw_stats stats;
-    uint64_t applied_seq; /* last inbox sequence applied */
+    uint64_t applied_seq;           /* last inbox sequence applied */
+    char purge_from[SW_ID_MAX + 1]; /* where the next retention step starts */
 } sw_engine;
 
 /* Read the applied mark from the store. The engine borrows every pointer. */
@@ -74,6 +76,11 @@ int sw_engine_next_deadline(sw_engine *e, int64_t *next);
  */
 int sw_engine_published(sw_engine *e);
 int sw_engine_republish(sw_engine *e);
+
+/* One retention step (retention.c): examine up to `max` incidents from
+ * where the last step stopped and purge those the policy no longer keeps
+ * at `now`, with their timeline, contacts and deadlines. Sets *purged. */
+int sw_engine_purge(sw_engine *e, int64_t now, int max, int *purged);
 
 /* Current figures as the stats JSON of the contract (caller frees). */
 char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog);

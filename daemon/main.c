@@ -30,9 +30,11 @@
 #define SW_EX_CANTCREAT 73
 #define SW_EX_CONFIG    78
 
-#define SW_BATCH_MAX  512 /* messages per write transaction */
-#define SW_TRIM_EVERY 256 /* applied messages between inbox trims */
-#define SW_SYNC_MS    1000
+#define SW_BATCH_MAX      512 /* messages per write transaction */
+#define SW_TRIM_EVERY     256 /* applied messages between inbox trims */
+#define SW_SYNC_MS        1000
+#define SW_RETENTION_MS   10000 /* between retention steps */
+#define SW_RETENTION_STEP 500   /* incidents examined per step */
 
 #ifndef SW_DEFAULT_CONFIG
 #define SW_DEFAULT_CONFIG "/etc/siteward/siteward.json"
@@ -48,7 +50,8 @@ typedef struct sw_daemon {
     sw_engine engine;
     sw_mqtt mqtt;
     int mqtt_started;
-    uv_timer_t stats_timer, sync_timer, watchdog_timer, retry_timer, deadline_timer;
+    uv_timer_t stats_timer, sync_timer, watchdog_timer, retry_timer, deadline_timer,
+        retention_timer;
     uv_signal_t sigterm, sigint;
     sw_inmsg *pending, **pending_tail; /* received, not yet applied */
     uint64_t trimmed_seq;
@@ -196,6 +199,7 @@ static void sw__on_stopped(void *ctx)
     uv_close((uv_handle_t *)&d->watchdog_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->retry_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->deadline_timer, sw__close_cb);
+    uv_close((uv_handle_t *)&d->retention_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigterm, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigint, sw__close_cb);
     sw_mqtt_close(&d->mqtt);
@@ -254,6 +258,15 @@ static void sw__sync_cb(uv_timer_t *t)
         if (uv_queue_work(d->loop, &d->sync_work, sw__sync_work, sw__sync_done))
             d->syncing = 0;
     }
+}
+
+/* Retention in small steps, so a large purge never holds up messages. */
+static void sw__retention_cb(uv_timer_t *t)
+{
+    sw_daemon *d = t->data;
+    int purged;
+    if (sw_engine_purge(&d->engine, sw__now_ms(), SW_RETENTION_STEP, &purged))
+        sw_log(SW_LOG_WARNING, "retention: a step failed; trying again later");
 }
 
 /* Sent from the loop, so a stuck loop stops it and systemd restarts us. */
@@ -405,6 +418,8 @@ int main(int argc, char **argv)
     d->retry_timer.data = d;
     uv_timer_init(d->loop, &d->deadline_timer);
     d->deadline_timer.data = d;
+    uv_timer_init(d->loop, &d->retention_timer);
+    d->retention_timer.data = d;
     uv_timer_init(d->loop, &d->stats_timer);
     d->stats_timer.data = d;
     uv_timer_init(d->loop, &d->sync_timer);
@@ -432,6 +447,7 @@ int main(int argc, char **argv)
     uv_timer_start(&d->stats_timer, sw__stats_cb, (uint64_t)d->cfg.stats_interval_ms,
                    (uint64_t)d->cfg.stats_interval_ms);
     uv_timer_start(&d->sync_timer, sw__sync_cb, SW_SYNC_MS, SW_SYNC_MS);
+    uv_timer_start(&d->retention_timer, sw__retention_cb, SW_RETENTION_MS, SW_RETENTION_MS);
     uint64_t wd = sw_notify_watchdog_ms();
     if (wd)
         uv_timer_start(&d->watchdog_timer, sw__watchdog_cb, wd / 2, wd / 2);

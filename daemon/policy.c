@@ -192,6 +192,23 @@ static int sw__clock_min(const char *s, int *out)
     return 0;
 }
 
+static int sw__retention_parse(const char *path, sw_policy *p)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(p->root, "retention");
+    const char *keep = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "keep"));
+    const char *grace = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "review_grace"));
+    p->keep_ms = 365 * SW_MS_PER_DAY;
+    p->review_grace_ms = 30 * SW_MS_PER_DAY;
+    if (!r)
+        return 0;
+    if (!cJSON_IsObject(r) || (keep && sw_duration_parse_ms(keep, &p->keep_ms)) ||
+        (grace && sw_duration_parse_ms(grace, &p->review_grace_ms)))
+        return sw_json_error(path, "retention",
+                             "must be {\"keep\": DURATION, \"review_grace\": DURATION} in s, m, "
+                             "h or d");
+    return 0;
+}
+
 static int sw__quiet_parse(const char *path, sw_policy *p)
 {
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(p->root, "quiet_hours");
@@ -362,7 +379,7 @@ int sw_policy_load(sw_policy *p, const char *path)
         sw_policy_free(p);
         return SW_ENOMEM;
     }
-    if (sw__chains_parse(path, p) || sw__quiet_parse(path, p)) {
+    if (sw__chains_parse(path, p) || sw__quiet_parse(path, p) || sw__retention_parse(path, p)) {
         sw_policy_free(p);
         return SW_ECONFIG;
     }

@@ -69,6 +69,8 @@ typedef struct sw_policy {
     sw_chain *chains;
     int nchains;
     int quiet_from_min, quiet_to_min; /* local minutes of day; -1: none */
+    int64_t keep_ms;         /* closed incidents are kept this long after their last change */
+    int64_t review_grace_ms; /* ...and an unsubmitted review this long past its due time */
 } sw_policy;
 
 /* Load and validate; errors are logged naming file and key (SW_ECONFIG). */

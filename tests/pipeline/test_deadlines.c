@@ -282,6 +282,81 @@ static void test_working_hours_count_only_office_time(void **state)
     unlink(path);
 }
 
+static size_t entries(harness *h, enum sw_db db)
+{
+    MDB_txn *txn;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    size_t n = sw_store_count(&h->store, txn, db);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+static void test_retention_purges_what_the_policy_no_longer_keeps(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms(T0);
+    cJSON *r;
+    int purged;
+
+    /* A repair closed at once: nothing owed. */
+    h_send(h, t0, "siteward/A/report/u1",
+           "{\"report_id\":\"r1\",\"category\":\"repair\",\"contact\":{\"phone\":\"1\"}}");
+    cmd(h, t0 + MIN, "{\"op\":\"close\",\"incident\":\"A-20261120-0001\"}");
+    /* A fire closed, its review never submitted and escalated: overdue. */
+    smoke(h, t0);
+    cmd(h, t0 + MIN, "{\"op\":\"close\",\"incident\":\"A-20261120-0002\"}");
+    h_tick(h, t0 + 2 * 24 * 60 * MIN);
+    /* A fire closed a day later whose review is still pending in the record. */
+    h_send(h, t0 + 24 * 60 * MIN, "siteward/A/event/sensor/d40",
+           "{\"type\":\"smoke\",\"location\":{\"building\":\"4\",\"floor\":\"1\"}}");
+    r = h_last(h, "siteward/A/incident/A-20261121-0001");
+    assert_non_null(r);
+    cJSON_Delete(r);
+    cmd(h, t0 + 24 * 60 * MIN + MIN, "{\"op\":\"close\",\"incident\":\"A-20261121-0001\"}");
+    /* A repair closed 300 days later: not yet a year old. */
+    h_send(h, t0 + 300 * 24 * 60 * MIN, "siteward/A/report/u2", "{\"category\":\"repair\"}");
+    cmd(h, t0 + 300 * 24 * 60 * MIN, "{\"op\":\"close\",\"incident\":\"A-20270916-0001\"}");
+    /* An open incident is never purged. */
+    h_send(h, t0, "siteward/A/event/sensor/w1",
+           "{\"type\":\"water_leak\",\"location\":{\"building\":\"9\",\"floor\":\"9\"}}");
+    assert_int_equal(entries(h, SW_DB_INCIDENTS), 5);
+    assert_int_equal(entries(h, SW_DB_PERSONAL), 1);
+
+    /* Before a year has passed nothing goes. */
+    assert_int_equal(sw_engine_purge(&h->engine, t0 + 364 * 24 * 60 * MIN, 100, &purged), 0);
+    assert_int_equal(purged, 0);
+    /* After it, the first repair and the overdue review go; in steps of 2. */
+    /* (The fire's last change was its review escalation at day 2.) */
+    int64_t later = t0 + 368 * 24 * 60 * MIN;
+    int total = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sw_engine_purge(&h->engine, later, 2, &purged), 0);
+        total += purged;
+    }
+    assert_int_equal(total, 2);
+    assert_int_equal(entries(h, SW_DB_INCIDENTS), 3);
+    assert_int_equal(entries(h, SW_DB_PERSONAL), 0);
+    MDB_txn *txn;
+    MDB_val v;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    assert_int_equal(sw_store_get(&h->store, txn, SW_DB_INCIDENTS, "A-20261120-0001", 15, &v),
+                     SW_ENOENT);
+    assert_int_equal(sw_store_get(&h->store, txn, SW_DB_INCIDENTS, "A-20261120-0002", 15, &v),
+                     SW_ENOENT);
+    assert_int_equal(sw_store_get(&h->store, txn, SW_DB_INCIDENTS, "A-20261121-0001", 15, &v), 0);
+    /* The timelines went with them: only the three left have entries. */
+    MDB_cursor *cur;
+    MDB_val k;
+    mdb_cursor_open(txn, h->store.dbi[SW_DB_TIMELINE], &cur);
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        assert_true(memcmp(k.mv_data, "A-20261120-0001/", 16) &&
+                    memcmp(k.mv_data, "A-20261120-0002/", 16));
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    assert_int_equal(h->engine.stats.purged, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +372,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_clear_resolves_level2_not_level1, h_setup,
                                         h_teardown),
         cmocka_unit_test(test_working_hours_count_only_office_time),
+        cmocka_unit_test_setup_teardown(test_retention_purges_what_the_policy_no_longer_keeps,
+                                        h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,8 @@ static void test_default_profile(void **state)
     assert_int_equal(cb->quiet_to, 8 * 60);
     assert_int_equal(sw_class_rule(complaint, "satisfaction")->from, SW_FROM_CLOSED);
 
+    assert_int_equal(p.keep_ms, 365 * 24 * 3600000LL);
+    assert_int_equal(p.review_grace_ms, 30 * 24 * 3600000LL);
     assert_false(sw_policy_class(&p, "telemetry")->incident);
     assert_null(sw_policy_class(&p, "unicorn"));
     sw_policy_free(&p);
@@ -127,6 +129,8 @@ static void test_bad_policies(void **state)
         "{\"quiet_hours\": {\"from\": \"21:00\"}, \"classes\": {\"x\": {}}}",
         "{\"quiet_hours\": {\"from\": \"25:00\", \"to\": \"08:00\"}, \"classes\": {\"x\": {}}}",
         "{\"extends\": \"nosuchfile.json\", \"classes\": {\"x\": {}}}",
+        "{\"retention\": {\"keep\": \"1 year\"}, \"classes\": {\"x\": {}}}",
+        "{\"retention\": {\"keep\": \"2wd\"}, \"classes\": {\"x\": {}}}",
         "{\"classes\": {\"x\": {}}",
         NULL,
     };
