@@ -13,6 +13,7 @@ enum {
     SW__EV_SUBSCRIBED = 1,
     SW__EV_LOST = 2,
     SW__EV_STOPPED = 4,
+    SW__EV_FLUSH = 8,
 };
 
 /* Until the broker says otherwise (MQTT 5 Receive Maximum). */
@@ -184,6 +185,8 @@ static int sw__connect(sw_mqtt *mq)
     return 0;
 }
 
+static void sw__flush(sw_mqtt *mq, int completed);
+
 /* Loop thread: take every queued message (uv_async_send coalesces). */
 static void sw__wakeup(uv_async_t *a)
 {
@@ -198,6 +201,8 @@ static void sw__wakeup(uv_async_t *a)
     pthread_mutex_unlock(&mq->lock);
     if (list)
         mq->h.messages(mq->h.ctx, list);
+    if (ev & SW__EV_FLUSH)
+        sw__flush(mq, 0);
     if ((ev & SW__EV_LOST) && mq->h.lost)
         mq->h.lost(mq->h.ctx);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
@@ -258,8 +263,6 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     return sw__connect(mq);
 }
 
-static void sw__flush(sw_mqtt *mq, int completed);
-
 /* Paho's receive thread, on each PUBACK: the next message goes at once. */
 static void sw__sent(void *ctx, MQTTAsync_successData5 *resp)
 {
@@ -267,6 +270,9 @@ static void sw__sent(void *ctx, MQTTAsync_successData5 *resp)
     sw__flush(ctx, 1);
 }
 
+/* Failures come while Paho tears a connection down, walking and freeing its
+ * own lists: sending from here could reenter them. The slot is freed now
+ * and the loop hands over the next message. */
 static void sw__send_failed(void *ctx, MQTTAsync_failureData5 *resp)
 {
     sw_mqtt *mq = ctx;
@@ -274,7 +280,11 @@ static void sw__send_failed(void *ctx, MQTTAsync_failureData5 *resp)
     if (!atomic_load(&mq->stopping) && atomic_fetch_add(&mq->send_errors, 1) % 1000 == 0)
         sw_log(SW_LOG_WARNING, "mqtt: a publication failed: %s",
                resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
-    sw__flush(ctx, 1);
+    pthread_mutex_lock(&mq->out_lock);
+    if (mq->inflight > 0)
+        mq->inflight--;
+    pthread_mutex_unlock(&mq->out_lock);
+    sw__raise(mq, SW__EV_FLUSH);
 }
 
 static int sw__send(sw_mqtt *mq, const sw_outmsg *o)

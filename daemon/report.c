@@ -128,7 +128,8 @@ static int sw__cmp_complaint(const void *a, const void *b)
 static int sw__repeats(sw__report *r)
 {
     int n = 0;
-    qsort(r->complaints, (size_t)r->ncomplaints, sizeof *r->complaints, sw__cmp_complaint);
+    if (r->ncomplaints > 1)
+        qsort(r->complaints, (size_t)r->ncomplaints, sizeof *r->complaints, sw__cmp_complaint);
     for (int i = 1; i < r->ncomplaints; i++)
         n += !strcmp(r->complaints[i].unit, r->complaints[i - 1].unit) &&
              r->complaints[i].opened - r->complaints[i - 1].opened <= SW__REPEAT_WINDOW_MS;

@@ -430,6 +430,12 @@ class Daemon:
         except OSError:
             return ""
 
+    def log_tail(self):
+        """The end of the log, or a sanitizer's report from its start."""
+        log = self.log()
+        at = log.find("ERROR: AddressSanitizer")
+        return log[at:at + 8000] if at >= 0 else log[-2000:]
+
     def sanitizer_reports(self):
         """Lines where AddressSanitizer, LeakSanitizer or UBSan spoke."""
         return [l for l in self.log().splitlines()
@@ -509,7 +515,7 @@ class E2E(unittest.TestCase):
         if self.daemon.running():
             self.daemon.terminate()
         self.assertIsNone(died, "siteward died on its own with status %s; log %s ends:\n%s"
-                          % (died, self.daemon.log_path, self.daemon.log()[-2000:]))
+                          % (died, self.daemon.log_path, self.daemon.log_tail()))
         reports = self.daemon.sanitizer_reports()
         self.assertEqual(reports, [], "sanitizer reports in %s" % self.daemon.log_path)
 
