@@ -250,6 +250,7 @@ static void sw__sync_cb(uv_timer_t *t)
     /* Everything committed so far has been published and acknowledged. */
     if (sw_mqtt_idle(&d->mqtt))
         sw_engine_published(&d->engine);
+    sw_store_check_readers(&d->store);
     /* A flush can take hundreds of milliseconds on a busy disk: never on
      * the loop thread, and never two at once. */
     if (!d->syncing && !d->stopping) {

@@ -33,7 +33,7 @@ int sw_store_open(sw_store *st, const char *state_dir, int readonly, int nosync)
 {
     char path[4096];
     MDB_txn *txn = NULL;
-    int rc, dead = 0;
+    int rc;
     unsigned flags = MDB_NOTLS;
 
     memset(st, 0, sizeof *st);
@@ -65,10 +65,7 @@ int sw_store_open(sw_store *st, const char *state_dir, int readonly, int nosync)
         st->mapsize = SW__MAP_INITIAL;
         mdb_env_set_mapsize(st->env, st->mapsize);
     }
-    /* Readers left by a killed sitewardctl hold old pages forever. */
-    mdb_reader_check(st->env, &dead);
-    if (dead)
-        sw_log(SW_LOG_NOTICE, "store: cleared %d stale readers", dead);
+    sw_store_check_readers(st);
 
     if ((rc = mdb_txn_begin(st->env, NULL, readonly ? MDB_RDONLY : 0, &txn)))
         goto fail;
@@ -127,6 +124,15 @@ size_t sw_store_used(sw_store *st)
     mdb_env_info(st->env, &info);
     mdb_env_stat(st->env, &stat);
     return (info.me_last_pgno + 1) * (size_t)stat.ms_psize;
+}
+
+int sw_store_check_readers(sw_store *st)
+{
+    int dead = 0;
+    mdb_reader_check(st->env, &dead);
+    if (dead)
+        sw_log(SW_LOG_NOTICE, "store: cleared %d stale readers", dead);
+    return dead;
 }
 
 size_t sw_store_count(sw_store *st, MDB_txn *txn, enum sw_db db)

@@ -63,6 +63,9 @@ int sw_store_grow(sw_store *st);
 int sw_store_sync(sw_store *st);
 /* Bytes of the map in use. */
 size_t sw_store_used(sw_store *st);
+/* Clear the reader slots of processes that died (a killed sitewardctl):
+ * a stale slot pins old pages for ever. Returns how many were cleared. */
+int sw_store_check_readers(sw_store *st);
 /* Entries in `db` (O(1)). */
 size_t sw_store_count(sw_store *st, MDB_txn *txn, enum sw_db db);
 

@@ -462,6 +462,31 @@ static void test_retained_state_owed_until_published(void **state)
     assert_int_equal(h->npubs, before);
 }
 
+static void test_full_map_grows_and_nothing_is_lost(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms(T0);
+    char payload[256];
+
+    /* Start from a map of 1 MiB: the batches below need several times that. */
+    h->store.mapsize = (size_t)1 << 20;
+    assert_int_equal(mdb_env_set_mapsize(h->store.env, h->store.mapsize), 0);
+    for (int i = 0; i < 3000; i++) {
+        snprintf(payload, sizeof payload,
+                 "{\"type\":\"water_leak\",\"id\":\"g%d\",\"location\":{\"building\":\"%d\","
+                 "\"floor\":\"1\"}}",
+                 i, i);
+        h_send(h, t0 + i, "siteward/A/event/sensor/d1", payload);
+    }
+    assert_true(h->store.mapsize > ((size_t)1 << 20));
+    MDB_txn *txn;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    assert_int_equal(sw_store_count(&h->store, txn, SW_DB_INCIDENTS), 3000);
+    assert_int_equal(sw_store_count(&h->store, txn, SW_DB_DEDUP), 3000);
+    mdb_txn_abort(txn);
+    assert_int_equal(h->engine.applied_seq, 3000);
+}
+
 static void test_policy_alternative_profile(void **state)
 {
     (void)state;
@@ -499,6 +524,8 @@ int main(void)
         cmocka_unit_test(test_clock_scale_shortens_limits),
         cmocka_unit_test_setup_teardown(test_replayed_batch_is_idempotent, h_setup, h_teardown),
         cmocka_unit_test(test_policy_alternative_profile),
+        cmocka_unit_test_setup_teardown(test_full_map_grows_and_nothing_is_lost, h_setup,
+                                        h_teardown),
         cmocka_unit_test_setup_teardown(test_retained_state_owed_until_published, h_setup,
                                         h_teardown),
     };
