@@ -80,22 +80,25 @@ int sw_calendar_load(sw_calendar *cal, const char *path)
         }
         cal->weekend_mask |= 1u << found;
     }
+    if (cal->weekend_mask == 0x7f) {
+        /* Working-day arithmetic would never find a day past the holidays. */
+        sw_json_error(path, "weekend", "must leave at least one working day in the week");
+        goto out;
+    }
     cal->work_from_min = 0;
     cal->work_to_min = 24 * 60;
     v = cJSON_GetObjectItemCaseSensitive(root, "working_hours");
     if (v) {
-        int fh, fm, th, tm;
-        const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "from"));
-        const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "to"));
-        if (!from || !to || sscanf(from, "%2d:%2d", &fh, &fm) != 2 ||
-            sscanf(to, "%2d:%2d", &th, &tm) != 2 || fh > 23 || fm > 59 || th > 24 || tm > 59 ||
-            fh * 60 + fm >= th * 60 + tm || th * 60 + tm > 24 * 60) {
+        int from =
+            sw_hhmm_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "from")), 0);
+        int to = sw_hhmm_parse(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "to")), 1);
+        if (from < 0 || to < 0 || from >= to) {
             sw_json_error(path, "working_hours",
                           "must be {\"from\": \"HH:MM\", \"to\": \"HH:MM\"} with from before to");
             goto out;
         }
-        cal->work_from_min = fh * 60 + fm;
-        cal->work_to_min = th * 60 + tm;
+        cal->work_from_min = from;
+        cal->work_to_min = to;
     }
     if (sw__dates(path, cJSON_GetObjectItemCaseSensitive(root, "holidays"), "holidays",
                   &cal->holidays, &cal->nholidays) ||

@@ -168,6 +168,8 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         sw__str(path, root, "policy", buf, sizeof buf, "policy/default.json"))
         goto out;
     sw__resolve(path, buf, cfg->policy_path, sizeof cfg->policy_path);
+    snprintf(buf, sizeof buf, "%s", cfg->state_dir);
+    sw__resolve(path, buf, cfg->state_dir, sizeof cfg->state_dir);
     if (sw__str(path, root, "username", cfg->username, sizeof cfg->username, "") ||
         sw__str(path, root, "password_file", buf, sizeof buf, ""))
         goto out;
@@ -234,7 +236,8 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         sw_json_error(path, "instance", "must be 1-64 of A-Z a-z 0-9 _ - (not starting with _)");
         goto out;
     }
-    if (strpbrk(cfg->prefix, "+#") || cfg->prefix[strlen(cfg->prefix) - 1] == '/') {
+    if (!*cfg->prefix || strpbrk(cfg->prefix, "+#") ||
+        cfg->prefix[strlen(cfg->prefix) - 1] == '/') {
         sw_json_error(path, "prefix", "must not contain '+' or '#' or end with '/'");
         goto out;
     }

@@ -184,12 +184,8 @@ static int sw__chain_ref(const char *path, const sw_policy *p, const cJSON *obj,
 
 static int sw__clock_min(const char *s, int *out)
 {
-    int h, m;
-    char tail;
-    if (!s || sscanf(s, "%2d:%2d%c", &h, &m, &tail) != 2 || strlen(s) != 5 || h > 23 || m > 59)
-        return SW_EINVAL;
-    *out = h * 60 + m;
-    return 0;
+    *out = sw_hhmm_parse(s, 0);
+    return *out < 0 ? SW_EINVAL : 0;
 }
 
 static int sw__retention_parse(const char *path, sw_policy *p)
@@ -324,7 +320,8 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
         if (!met_by || !sw_op_known(met_by))
             return sw_json_error(path, key, "\"met_by\" must name a command op of the contract");
         snprintf(r->met_by, sizeof r->met_by, "%s", met_by);
-        if (sw__from_parse(from, &r->from))
+        if ((cJSON_GetObjectItemCaseSensitive(o, "from") && !from) ||
+            sw__from_parse(from, &r->from))
             return sw_json_error(path, key,
                                  "\"from\" must be \"opened\", \"resolved\" or \"closed\"");
         if (contact && !cJSON_IsBool(contact))

@@ -1,5 +1,6 @@
 #include "timeutil.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,21 @@ int sw_duration_parse_ms(const char *text, int64_t *ms)
     return 0;
 }
 
+int sw_hhmm_parse(const char *s, int allow_24)
+{
+    /* Digit by digit: sscanf's %d would also take signs and blanks. */
+    if (!s || strlen(s) != 5 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+        s[2] != ':' || !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]))
+        return -1;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (m > 59 || h > 24 || (h == 24 && (m || !allow_24)))
+        return -1;
+    return h * 60 + m;
+}
+
 int sw_tz_parse(const char *text, int *offset_s)
 {
     int h, m;
-    char sign, tail;
 
     if (!text)
         return SW_EINVAL;
@@ -59,11 +71,16 @@ int sw_tz_parse(const char *text, int *offset_s)
         *offset_s = 0;
         return 0;
     }
-    if (sscanf(text, "%c%2d:%2d%c", &sign, &h, &m, &tail) != 3 || strlen(text) != 6)
+    /* Exactly "+HH:MM" or "-HH:MM": sscanf's %d would also take signs and blanks. */
+    if (strlen(text) != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':' ||
+        !isdigit((unsigned char)text[1]) || !isdigit((unsigned char)text[2]) ||
+        !isdigit((unsigned char)text[4]) || !isdigit((unsigned char)text[5]))
         return SW_EINVAL;
-    if ((sign != '+' && sign != '-') || h > 14 || m > 59)
+    h = (text[1] - '0') * 10 + (text[2] - '0');
+    m = (text[4] - '0') * 10 + (text[5] - '0');
+    if (h > 14 || m > 59)
         return SW_EINVAL;
-    *offset_s = (sign == '-' ? -1 : 1) * (h * 3600 + m * 60);
+    *offset_s = (text[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
     return 0;
 }
 
@@ -194,6 +211,11 @@ int sw_time_parse(const char *text, int64_t *ms)
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
         return SW_EINVAL;
     int64_t days = sw_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    int yy;
+    unsigned mm, dd;
+    sw_civil_from_days(days, &yy, &mm, &dd); /* rejects 2026-02-30 */
+    if ((int)mm != mo || (int)dd != d)
+        return SW_EINVAL;
     *ms = ((days * 86400 + h * 3600 + mi * 60 + s) - off) * 1000LL + frac;
     return 0;
 }

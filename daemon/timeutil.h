@@ -23,6 +23,10 @@ int sw_duration_parse(const char *text, sw_duration *out);
 /* As above but only calendar units; used by the plugin API. */
 int sw_duration_parse_ms(const char *text, int64_t *ms);
 
+/* "HH:MM", two digits each, 00:00-23:59 (and "24:00" when `allow_24`):
+ * minutes of the day, or -1 for anything else. */
+int sw_hhmm_parse(const char *s, int allow_24);
+
 /* Parse "+08:00", "-05:30" or "Z"/"UTC" into seconds east of UTC. */
 int sw_tz_parse(const char *text, int *offset_s);
 

@@ -40,7 +40,8 @@ static inline void unit_rmtree(const char *dir)
     while (d && (e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
         if (!lstat(path, &st) && S_ISDIR(st.st_mode))
             unit_rmtree(path);
         else
