@@ -70,15 +70,15 @@ b="$build/bin/sw-bench"
     "$b" passthrough -b "$url" -n "$n" -k 16 || true
     # 2. siteward, kill-9-safe durability: every event durable and applied.
     start_daemon process ""
-    "$b" stored -b "$url" -n "$n" -k 16 -d "$tmp/state" | sed 's/^stored/stored durability=process/' || true
+    "$b" stored -b "$url" -n "$n" -k 16 -d "$tmp/state" --unique | sed 's/^stored/stored durability=process/' || true
     stop_daemon
     # 3. The same, end to end: until every incident state reached a subscriber.
     start_daemon process ""
-    "$b" ingest -b "$url" -n "$n" -k 16 | sed 's/^ingest/ingest durability=process/' || true
+    "$b" ingest -b "$url" -n "$n" -k 16 -d "$tmp/state" -w 0 --unique | sed 's/^ingest /ingest durability=process /' || true
     stop_daemon
     # 4. Power-loss-safe durability (fsync per commit).
     start_daemon power ""
-    "$b" stored -b "$url" -n "$((n / 10))" -k 16 -d "$tmp/state" | sed 's/^stored/stored durability=power/' || true
+    "$b" stored -b "$url" -n "$((n / 10))" -k 16 -d "$tmp/state" --unique | sed 's/^stored/stored durability=power/' || true
     stop_daemon
     # 5. Event published -> incident state received, at fixed rates.
     start_daemon process ""
@@ -96,10 +96,11 @@ b="$build/bin/sw-bench"
     "$build/bin/sw-bench-timers" -n 1000000 -r
 } | tee "$out"
 pass=$(sed -n 's/^passthrough .*msgs_per_s=\([0-9]*\).*/\1/p' "$out")
-for what in stored ingest; do
-    got=$(sed -n "s/^$what durability=process .*msgs_per_s=\\([0-9]*\\).*/\\1/p" "$out")
+# stored: events durable and applied; ingest: until every incident state is out.
+for what in "stored durability=process .*msgs_per_s" "ingest_incidents .*events_per_s"; do
+    got=$(sed -n "s/^$what=\\([0-9]*\\).*/\\1/p" "$out")
     [ -n "$pass" ] && [ -n "$got" ] &&
-        awk -v a="$got" -v b="$pass" -v w="$what" 'BEGIN { printf "ratio %s_process/passthrough=%.2f\n", w, a / b }' | tee -a "$out"
+        awk -v a="$got" -v b="$pass" -v w="${what%% *}" 'BEGIN { printf "ratio %s_process/passthrough=%.2f\n", w, a / b }' | tee -a "$out"
 done
 
 mkdir -p "$top/bench/results"
