@@ -374,16 +374,11 @@ void sw_batch_calendar_uncovered(sw_batch *b, const sw_site_conf *site)
 
 static int sw__deadline(sw_batch *b, const sw_incident *inc, int64_t due, const char *name, int put)
 {
-    unsigned char key[8 + SW_ID_MAX + 1 + SW_OBL_NAME_MAX];
-    size_t n = strlen(inc->id), m = strlen(name);
-    int rc;
-    sw_be64_put(key, (uint64_t)due);
-    memcpy(key + 8, inc->id, n);
-    key[8 + n] = '/';
-    memcpy(key + 9 + n, name, m);
+    unsigned char key[SW_DEADLINE_KEY_MAX];
+    size_t klen = sw_deadline_key(key, due, inc->id, name);
     if (put)
-        return sw_store_put(b->e->store, b->txn, SW_DB_DEADLINES, key, 9 + n + m, "", 0);
-    rc = sw_store_del(b->e->store, b->txn, SW_DB_DEADLINES, key, 9 + n + m);
+        return sw_store_put(b->e->store, b->txn, SW_DB_DEADLINES, key, klen, "", 0);
+    int rc = sw_store_del(b->e->store, b->txn, SW_DB_DEADLINES, key, klen);
     return rc == SW_ENOENT ? 0 : rc;
 }
 

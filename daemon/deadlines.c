@@ -15,6 +15,8 @@
 #include "engine.h"
 #include "obligations.h"
 
+_Static_assert(SW_OBL_NAME_MAX == 48, "SW_DEADLINE_KEY_MAX counts on it");
+
 #define SW__TICK_MAX 4096 /* deadlines acted on per transaction */
 
 typedef struct sw__due {
@@ -47,15 +49,9 @@ static int sw__key_parse(const MDB_val *k, sw__due *out)
  * again and again. */
 static int sw__drop(sw_batch *b, const sw__due *due)
 {
-    unsigned char key[8 + SW_ID_MAX + 1 + SW_OBL_NAME_MAX];
-    size_t idlen = strlen(due->id), nlen = strlen(due->name);
-    int rc;
-
-    sw_be64_put(key, (uint64_t)due->ms);
-    memcpy(key + 8, due->id, idlen);
-    key[8 + idlen] = '/';
-    memcpy(key + 9 + idlen, due->name, nlen);
-    rc = sw_store_del(b->e->store, b->txn, SW_DB_DEADLINES, key, 9 + idlen + nlen);
+    unsigned char key[SW_DEADLINE_KEY_MAX];
+    size_t klen = sw_deadline_key(key, due->ms, due->id, due->name);
+    int rc = sw_store_del(b->e->store, b->txn, SW_DB_DEADLINES, key, klen);
     return rc == SW_ENOENT ? 0 : rc;
 }
 

@@ -57,7 +57,7 @@ static int sw__del_prefix(sw_store *st, MDB_txn *txn, enum sw_db db, const char 
 static int sw__purge_one(sw_engine *e, MDB_txn *txn, const sw_incident *inc)
 {
     char prefix[SW_ID_MAX + 8];
-    unsigned char key[8 + SW_ID_MAX + 1 + SW_OBL_NAME_MAX];
+    unsigned char key[SW_DEADLINE_KEY_MAX];
     size_t idlen = strlen(inc->id);
     int rc;
 
@@ -65,12 +65,8 @@ static int sw__purge_one(sw_engine *e, MDB_txn *txn, const sw_incident *inc)
         const sw_obligation *ob = &inc->obl[i];
         if (!sw_obl_timed(ob))
             continue;
-        size_t nlen = strlen(ob->name);
-        sw_be64_put(key, (uint64_t)ob->next_ms);
-        memcpy(key + 8, inc->id, idlen);
-        key[8 + idlen] = '/';
-        memcpy(key + 9 + idlen, ob->name, nlen);
-        rc = sw_store_del(e->store, txn, SW_DB_DEADLINES, key, 9 + idlen + nlen);
+        size_t klen = sw_deadline_key(key, ob->next_ms, inc->id, ob->name);
+        rc = sw_store_del(e->store, txn, SW_DB_DEADLINES, key, klen);
         if (rc && rc != SW_ENOENT)
             return rc;
     }

@@ -163,6 +163,16 @@ int sw_store_del(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, siz
     return sw__lmdb(mdb_del(txn, st->dbi[db], &k, NULL), sw__db_names[db]);
 }
 
+size_t sw_deadline_key(unsigned char *key, int64_t ms, const char *id, const char *name)
+{
+    size_t n = strlen(id), m = strlen(name);
+    sw_be64_put(key, (uint64_t)ms);
+    memcpy(key + 8, id, n);
+    key[8 + n] = '/';
+    memcpy(key + 9 + n, name, m);
+    return 9 + n + m;
+}
+
 void sw_be64_put(unsigned char *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)

@@ -29,6 +29,8 @@
 
 #include <lmdb.h>
 
+#include "siteward/types.h"
+
 enum sw_db {
     SW_DB_INCIDENTS = 0,
     SW_DB_OPEN,
@@ -77,6 +79,12 @@ int sw_store_get(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, siz
 int sw_store_put(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, size_t klen,
                  const void *val, size_t vlen);
 int sw_store_del(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, size_t klen);
+
+/* The "deadlines" key of obligation `name` of incident `id` due at `ms`:
+ * be64(ms) ID/NAME, written into `key` (SW_DEADLINE_KEY_MAX bytes).
+ * Returns its length. */
+#define SW_DEADLINE_KEY_MAX (8 + SW_ID_MAX + 1 + 48) /* 48: SW_OBL_NAME_MAX (policy.h) */
+size_t sw_deadline_key(unsigned char *key, int64_t ms, const char *id, const char *name);
 
 /* Big-endian integers, so that keys sort by value. */
 void sw_be64_put(unsigned char *p, uint64_t v);
