@@ -1,9 +1,11 @@
 #include "config.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jsonfile.h"
 #include "log.h"
@@ -43,8 +45,12 @@ static int sw__str(const char *path, const cJSON *root, const char *key, char *o
 static int sw__read_secret(const char *cfgpath, const char *path, char *out, size_t len)
 {
     FILE *f = fopen(path, "r");
+    struct stat st;
     if (!f)
-        return sw_json_error(cfgpath, "password_file", "cannot open %s", path);
+        return sw_json_error(cfgpath, "password_file", "cannot open %s: %s", path, strerror(errno));
+    if (!fstat(fileno(f), &st) && (st.st_mode & S_IROTH))
+        sw_log(SW_LOG_WARNING, "%s: key 'password_file': %s is readable by every user (chmod o-r)",
+               cfgpath, path);
     if (!fgets(out, (int)len, f)) {
         fclose(f);
         return sw_json_error(cfgpath, "password_file", "%s is empty", path);
@@ -133,12 +139,148 @@ static int sw__sites(sw_config *cfg, const cJSON *obj)
     return 0;
 }
 
+/* A PEM file the daemon can read, so that a wrong path or permission is a
+ * configuration error at start and not a TLS failure later. */
+static int sw__pem(const char *path, const cJSON *tls, const char *name, char *out, size_t len)
+{
+    char key[32], line[256];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tls, name);
+    FILE *f;
+    int pem = 0;
+
+    snprintf(key, sizeof key, "tls.%s", name);
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v) || !*v->valuestring)
+        return sw_json_error(path, key, "must be a non-empty string (a PEM file)");
+    sw__resolve(path, v->valuestring, out, len);
+    if (!(f = fopen(out, "r")))
+        return sw_json_error(path, key, "cannot read %s: %s", out, strerror(errno));
+    while (!pem && fgets(line, sizeof line, f))
+        pem = !strncmp(line, "-----BEGIN ", 11);
+    fclose(f);
+    if (!pem)
+        return sw_json_error(path, key, "%s is not a PEM file (no -----BEGIN line)", out);
+    return 0;
+}
+
+static int sw__tls(sw_config *cfg, const cJSON *tls)
+{
+    const char *path = cfg->path;
+    const cJSON *it;
+
+    cfg->tls.verify = 1;
+    if (!tls)
+        return 0;
+    if (!cJSON_IsObject(tls))
+        return sw_json_error(path, "tls",
+                             "must be an object {\"ca_file\", \"cert_file\", \"key_file\", "
+                             "\"verify\"}");
+    cJSON_ArrayForEach(it, tls)
+    {
+        if (strcmp(it->string, "ca_file") && strcmp(it->string, "cert_file") &&
+            strcmp(it->string, "key_file") && strcmp(it->string, "verify") && it->string[0] != '_')
+            return sw_json_error(
+                path, "tls", "unknown key '%s' (ca_file, cert_file, key_file, verify)", it->string);
+    }
+    if (sw__pem(path, tls, "ca_file", cfg->tls.ca_file, sizeof cfg->tls.ca_file) ||
+        sw__pem(path, tls, "cert_file", cfg->tls.cert_file, sizeof cfg->tls.cert_file) ||
+        sw__pem(path, tls, "key_file", cfg->tls.key_file, sizeof cfg->tls.key_file))
+        return SW_ECONFIG;
+    if (cfg->tls.key_file[0] && !cfg->tls.cert_file[0])
+        return sw_json_error(path, "tls.key_file", "is set without tls.cert_file");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tls, "verify");
+    if (v && !cJSON_IsBool(v))
+        return sw_json_error(path, "tls.verify", "must be true or false");
+    if (v)
+        cfg->tls.verify = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* After the command line: the scheme may come from --broker. */
+static int sw__tls_check(sw_config *cfg, int given)
+{
+    const char *b = cfg->broker;
+    cfg->tls.enabled =
+        !strncmp(b, "ssl://", 6) || !strncmp(b, "mqtts://", 8) || !strncmp(b, "wss://", 6);
+    if (given && !cfg->tls.enabled)
+        return sw_json_error(cfg->path, "tls",
+                             "is set but the broker %s is not ssl://, mqtts:// or wss://", b);
+    if (cfg->tls.enabled && !cfg->tls.verify)
+        sw_log(SW_LOG_WARNING,
+               "%s: key 'tls.verify': false: the broker's certificate is not checked, so "
+               "anyone on the path can pose as the broker",
+               cfg->path);
+    return 0;
+}
+
+static int sw__shard(sw_config *cfg, const cJSON *sh)
+{
+    const char *path = cfg->path;
+    const cJSON *it, *sites, *index, *count;
+    char key[32];
+    int i = 0;
+
+    if (!sh)
+        return 0;
+    if (!cJSON_IsObject(sh))
+        return sw_json_error(path, "shard",
+                             "must be {\"sites\": [...]} or {\"index\": i, \"count\": n}");
+    cJSON_ArrayForEach(it, sh)
+    {
+        if (strcmp(it->string, "sites") && strcmp(it->string, "index") &&
+            strcmp(it->string, "count") && it->string[0] != '_')
+            return sw_json_error(path, "shard", "unknown key '%s' (sites, or index and count)",
+                                 it->string);
+    }
+    sites = cJSON_GetObjectItemCaseSensitive(sh, "sites");
+    index = cJSON_GetObjectItemCaseSensitive(sh, "index");
+    count = cJSON_GetObjectItemCaseSensitive(sh, "count");
+    if (sites && (index || count))
+        return sw_json_error(path, "shard", "takes either \"sites\" or \"index\" and \"count\"");
+    if (!sites) {
+        if (!cJSON_IsNumber(count) || count->valuedouble != (int)count->valuedouble ||
+            count->valueint < 1 || count->valueint > 4096)
+            return sw_json_error(path, "shard.count", "must be a whole number from 1 to 4096");
+        if (!cJSON_IsNumber(index) || index->valuedouble != (int)index->valuedouble ||
+            index->valueint < 0 || index->valueint >= count->valueint)
+            return sw_json_error(path, "shard.index", "must be a whole number from 0 to %d",
+                                 count->valueint - 1);
+        cfg->shard.mode = SW_SHARD_HASH;
+        cfg->shard.index = (uint32_t)index->valueint;
+        cfg->shard.count = (uint32_t)count->valueint;
+        return 0;
+    }
+    if (!cJSON_IsArray(sites) || cJSON_GetArraySize(sites) == 0)
+        return sw_json_error(path, "shard.sites", "must be a non-empty array of site ids");
+    cfg->shard.mode = SW_SHARD_SITES;
+    cfg->shard.nsites = cJSON_GetArraySize(sites);
+    if (!(cfg->shard.sites = calloc((size_t)cfg->shard.nsites, sizeof *cfg->shard.sites)))
+        return SW_ENOMEM;
+    cJSON_ArrayForEach(it, sites)
+    {
+        snprintf(key, sizeof key, "shard.sites[%d]", i);
+        const char *s = cJSON_GetStringValue(it);
+        if (!s || !sw_site_valid(s, strlen(s)))
+            return sw_json_error(path, key, "must be a site id (1-64 of A-Z a-z 0-9 _ -)");
+        for (int j = 0; j < i; j++)
+            if (!strcmp(cfg->shard.sites[j], s))
+                return sw_json_error(path, key, "site %s is listed twice", s);
+        if (!sw_config_site(cfg, s))
+            return sw_json_error(path, key,
+                                 "site %s is not in \"sites\" (name it there, or add \"*\")", s);
+        snprintf(cfg->shard.sites[i++], sizeof *cfg->shard.sites, "%s", s);
+    }
+    return 0;
+}
+
 int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *ov)
 {
     static const char *known[] = {
         "broker",     "prefix",   "instance",      "state_dir", "policy",
         "durability", "plugins",  "plugin_dir",    "sites",     "stats_interval",
-        "log_level",  "username", "password_file", NULL};
+        "log_level",  "username", "password_file", "tls",       "shard",
+        NULL};
     cJSON *root;
     const cJSON *it;
     char buf[PATH_MAX];
@@ -215,7 +357,9 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         goto out;
     }
     if (sw__plugins(cfg, cJSON_GetObjectItemCaseSensitive(root, "plugins")) ||
-        sw__sites(cfg, cJSON_GetObjectItemCaseSensitive(root, "sites")))
+        sw__sites(cfg, cJSON_GetObjectItemCaseSensitive(root, "sites")) ||
+        sw__tls(cfg, cJSON_GetObjectItemCaseSensitive(root, "tls")) ||
+        sw__shard(cfg, cJSON_GetObjectItemCaseSensitive(root, "shard")))
         goto out;
 
     if (ov) {
@@ -232,6 +376,8 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         if (ov->clock_scale > 0)
             cfg->clock_scale = ov->clock_scale;
     }
+    if (sw__tls_check(cfg, cJSON_GetObjectItemCaseSensitive(root, "tls") != NULL))
+        goto out;
     if (!sw_site_valid(cfg->instance, strlen(cfg->instance))) {
         sw_json_error(path, "instance", "must be 1-64 of A-Z a-z 0-9 _ - (not starting with _)");
         goto out;
@@ -258,8 +404,10 @@ void sw_config_free(sw_config *cfg)
         sw_calendar_free(&cfg->sites[i].calendar);
     free(cfg->plugins);
     free(cfg->sites);
+    free(cfg->shard.sites);
     cfg->plugins = NULL;
     cfg->sites = NULL;
+    cfg->shard.sites = NULL;
     cfg->nplugins = cfg->nsites = 0;
 }
 

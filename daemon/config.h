@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "calendar.h"
+#include "siteward/types.h"
 
 enum sw_durability {
     SW_DURABLE_PROCESS = 0, /* survives kill -9: NOSYNC commits, env synced every second */
@@ -31,6 +32,30 @@ typedef struct sw_plugin_conf {
     cJSON *config;       /* the plugin's "config" object, or NULL; owned */
 } sw_plugin_conf;
 
+/* TLS to the broker ("tls" key); used when the broker URL is ssl://,
+ * mqtts:// or wss://. Paths are absolute once loaded. */
+typedef struct sw_tls_conf {
+    int enabled;              /* the broker URL asks for TLS */
+    char ca_file[PATH_MAX];   /* "" : the system's trust store */
+    char cert_file[PATH_MAX]; /* "" : no client certificate */
+    char key_file[PATH_MAX];  /* "" : the key is in cert_file */
+    int verify;               /* check the broker's chain and host name (default 1) */
+} sw_tls_conf;
+
+enum sw_shard_mode {
+    SW_SHARD_NONE = 0, /* one instance takes every site */
+    SW_SHARD_SITES,    /* "shard": {"sites": [...]} */
+    SW_SHARD_HASH,     /* "shard": {"index", "count"}: FNV-1a 32 of the site id mod count */
+};
+
+/* Which sites this instance owns ("shard" key); see shard.h. */
+typedef struct sw_shard_conf {
+    enum sw_shard_mode mode;
+    char (*sites)[SW_SITE_MAX + 1]; /* SW_SHARD_SITES: the list; owned */
+    int nsites;
+    uint32_t index, count; /* SW_SHARD_HASH */
+} sw_shard_conf;
+
 typedef struct sw_config {
     char path[PATH_MAX];
     char broker[256];
@@ -48,6 +73,8 @@ typedef struct sw_config {
     int nplugins;
     sw_site_conf *sites;
     int nsites;
+    sw_tls_conf tls;
+    sw_shard_conf shard;
 } sw_config;
 
 /* Command-line overrides; NULL or 0 means "not given". */

@@ -456,7 +456,7 @@ int main(int argc, char **argv)
     uv_signal_start(&d->sigint, sw__on_signal, SIGINT);
 
     uv_run(d->loop, UV_RUN_DEFAULT);
-    rc = 0;
+    rc = sw_mqtt_refused(&d->mqtt) ? SW_EX_CONFIG : 0;
 out:
     if (d->mqtt_started)
         uv_run(d->loop, UV_RUN_DEFAULT);

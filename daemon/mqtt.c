@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "shard.h"
 #include "siteward/types.h"
 
 enum {
@@ -17,6 +18,7 @@ enum {
     SW__EV_LOST = 2,
     SW__EV_STOPPED = 4,
     SW__EV_FLUSH = 8,
+    SW__EV_REFUSED = 16,
 };
 
 /* Until the broker says otherwise (MQTT 5 Receive Maximum). */
@@ -51,6 +53,19 @@ static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
 {
     sw_mqtt *mq = ctx;
     size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
+    if (!sw_shard_takes(mq->cfg, topic, tlen)) {
+        /* Another instance's: acknowledged and forgotten here, its owner
+         * has its own subscription. Seen with a hash shard over any site,
+         * or a subscription left in the session by an earlier config. */
+        if (atomic_fetch_add(&mq->not_owned, 1) % 1000 == 0)
+            sw_log(SW_LOG_INFO,
+                   "mqtt: %.*s: not a site of this instance; left to its owner (logged once "
+                   "per 1000)",
+                   (int)(tlen < 200 ? tlen : 200), topic);
+        MQTTAsync_freeMessage(&msg);
+        MQTTAsync_free(topic);
+        return 1;
+    }
     MQTTProperty *rt =
         MQTTProperties_getProperty(&msg->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
     MQTTProperty *cd =
@@ -82,19 +97,22 @@ static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
 
 static void sw__on_subscribe(void *ctx, MQTTAsync_successData5 *resp)
 {
-    sw_mqtt *mq = ctx;
-    for (int i = 0; i < resp->alt.sub.reasonCodeCount; i++)
+    struct sw_mqtt_subbatch *b = ctx;
+    sw_mqtt *mq = b->mq;
+    for (int i = 0; i < resp->alt.sub.reasonCodeCount && i < b->n; i++)
         if (resp->alt.sub.reasonCodes[i] >= 0x80)
             sw_log(SW_LOG_ERR, "mqtt: subscription to %s refused by the broker (reason %d)",
-                   mq->subs[i], resp->alt.sub.reasonCodes[i]);
+                   mq->subs[b->first + i], resp->alt.sub.reasonCodes[i]);
     if (resp->alt.sub.reasonCodeCount == 0 && resp->reasonCode >= 0x80)
         sw_log(SW_LOG_ERR, "mqtt: subscription refused (reason %d)", resp->reasonCode);
-    sw__raise(mq, SW__EV_SUBSCRIBED);
+    /* Online once the last SUBSCRIBE of this round is acknowledged. */
+    if (atomic_fetch_sub(&mq->sub_pending, 1) == 1)
+        sw__raise(mq, SW__EV_SUBSCRIBED);
 }
 
 static void sw__on_subscribe_failure(void *ctx, MQTTAsync_failureData5 *resp)
 {
-    sw_mqtt *mq = ctx;
+    sw_mqtt *mq = ((struct sw_mqtt_subbatch *)ctx)->mq;
     sw_log(SW_LOG_ERR, "mqtt: subscribe failed: %s", resp->message ? resp->message : "no reason");
     sw__raise(mq, SW__EV_LOST);
 }
@@ -121,19 +139,33 @@ static void sw__nodelay(void)
 /* Paho thread: on every connection, including automatic reconnects. */
 static void sw__connected(void *ctx, char *cause)
 {
+    /* Under TLS too: Paho's socket is a plain TCP socket beneath OpenSSL. */
     sw__nodelay();
     sw_mqtt *mq = ctx;
-    MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
-    int qos[3] = {1, 1, 1};
+    int qos[SW_MQTT_SUB_BATCH];
     int rc;
 
     sw_log(SW_LOG_INFO, "mqtt: connected to %s%s%s", mq->cfg->broker, cause ? ": " : "",
            cause ? cause : "");
-    opts.onSuccess5 = sw__on_subscribe;
-    opts.onFailure5 = sw__on_subscribe_failure;
-    opts.context = mq;
-    if ((rc = MQTTAsync_subscribeMany(mq->client, 3, mq->subs, qos, &opts)) != MQTTASYNC_SUCCESS)
-        sw_log(SW_LOG_ERR, "mqtt: subscribe: %s", MQTTAsync_strerror(rc));
+    atomic_store(&mq->connected_once, 1);
+    if (!mq->nbatches) {
+        sw__raise(mq, SW__EV_SUBSCRIBED);
+        return;
+    }
+    for (int i = 0; i < SW_MQTT_SUB_BATCH; i++)
+        qos[i] = 1;
+    atomic_store(&mq->sub_pending, mq->nbatches);
+    for (int i = 0; i < mq->nbatches; i++) {
+        struct sw_mqtt_subbatch *b = &mq->batches[i];
+        MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+        opts.onSuccess5 = sw__on_subscribe;
+        opts.onFailure5 = sw__on_subscribe_failure;
+        opts.context = b;
+        if ((rc = MQTTAsync_subscribeMany(mq->client, b->n, mq->subs + b->first, qos, &opts)) !=
+            MQTTASYNC_SUCCESS)
+            sw_log(SW_LOG_ERR, "mqtt: subscribe to %s and %d more: %s", mq->subs[b->first],
+                   b->n - 1, MQTTAsync_strerror(rc));
+    }
 }
 
 static void sw__lost(void *ctx, char *cause)
@@ -158,20 +190,115 @@ static void sw__connect_ok(void *ctx, MQTTAsync_successData5 *resp)
     pthread_mutex_lock(&mq->out_lock);
     mq->window = window > 1 ? window - 1 : 1;
     pthread_mutex_unlock(&mq->out_lock);
+    pthread_mutex_lock(&mq->lock);
+    mq->tls_error[0] = 0;
+    pthread_mutex_unlock(&mq->lock);
+}
+
+/* Paho thread, for each line of OpenSSL's error queue during a handshake
+ * ("THREAD:error:0A000086:SSL routines:FUNCTION:certificate verify
+ * failed:FILE:LINE:"): keep the reason. */
+static int sw__tls_error(const char *str, size_t len, void *ctx)
+{
+    sw_mqtt *mq = ctx;
+    const char *p = str, *end = str + len, *q = NULL;
+    for (; p + 6 <= end && memcmp(p, "error:", 6); p++)
+        ;
+    p += 6;
+    for (int i = 0; i < 3 && p < end && (q = memchr(p, ':', (size_t)(end - p))); i++)
+        p = q + 1;
+    q = p < end ? memchr(p, ':', (size_t)(end - p)) : NULL;
+    if (!q) { /* not the usual shape: all of it */
+        p = str;
+        q = end;
+    }
+    while (q > p && (q[-1] == '\n' || q[-1] == '\r'))
+        q--;
+    pthread_mutex_lock(&mq->lock);
+    snprintf(mq->tls_error, sizeof mq->tls_error, "%.*s", (int)(q - p), p);
+    pthread_mutex_unlock(&mq->lock);
+    return 1;
+}
+
+/* What an operator must fix, for the reasons a broker gives that retrying
+ * will not change; NULL for the others (server busy, unavailable...). */
+static const char *sw__login_refusal(int code)
+{
+    switch (code) {
+    case 0x85:
+        return "client identifier not valid (instance)";
+    case 0x86:
+        return "bad user name or password (username, password_file)";
+    case 0x87: /* mosquitto's answer to a wrong password */
+        return "not authorized: bad user name or password, or a user the broker does not let "
+               "connect (username, password_file)";
+    case 0x8A:
+        return "banned (username)";
+    case 0x8C:
+        return "bad authentication method (username, password_file)";
+    default:
+        return NULL;
+    }
+}
+
+/* Paho thread, first connection only: 1 when the failure is the broker
+ * refusing this configuration (a login refused, or a TLS handshake that
+ * OpenSSL failed with a reason); it is logged and the daemon stops. A
+ * broker that hung up mid-handshake tells the client nothing: that is
+ * retried like an unreachable one. */
+static int sw__refused(sw_mqtt *mq, const MQTTAsync_failureData5 *resp)
+{
+    const sw_config *cfg = mq->cfg;
+    const char *why = resp ? sw__login_refusal(resp->code) : NULL;
+    char tls[sizeof mq->tls_error];
+
+    if (atomic_load(&mq->connected_once))
+        return 0;
+    pthread_mutex_lock(&mq->lock);
+    snprintf(tls, sizeof tls, "%s", mq->tls_error);
+    pthread_mutex_unlock(&mq->lock);
+    if (why) {
+        sw_log(SW_LOG_ERR,
+               "mqtt: %s refused the login%s%s%s: reason 0x%02x, %s; configuration error in %s",
+               cfg->broker, cfg->username[0] ? " of user '" : " without a user name", cfg->username,
+               cfg->username[0] ? "'" : "", resp->code, why, cfg->path);
+    } else if (tls[0]) {
+        const char *fix = "tls.ca_file, tls.cert_file, tls.key_file";
+        if (strstr(tls, "certificate verify failed"))
+            fix = "tls.ca_file must hold the CA that signed the broker's certificate";
+        else if (strstr(tls, "alert"))
+            fix = "the broker refused the client certificate: tls.cert_file, tls.key_file";
+        else if (strstr(tls, "wrong version number") || strstr(tls, "packet length"))
+            fix = "the broker's port does not speak TLS: the broker URL";
+        sw_log(SW_LOG_ERR, "mqtt: TLS handshake with %s failed: %s; %s; configuration error in %s",
+               cfg->broker, tls, fix, cfg->path);
+    } else {
+        return 0;
+    }
+    atomic_store(&mq->refused, 1);
+    sw__raise(mq, SW__EV_REFUSED);
+    return 1;
 }
 
 static void sw__connect_failed(void *ctx, MQTTAsync_failureData5 *resp)
 {
     sw_mqtt *mq = ctx;
+    if (sw__refused(mq, resp))
+        return;
     /* Paho's automatic reconnect keeps trying, also after a first failure. */
-    sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s; retrying", mq->cfg->broker,
-           resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+    sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s%s; retrying", mq->cfg->broker,
+           resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0),
+           mq->cfg->tls.enabled ? " (the broker is unreachable, or it hung up during the TLS "
+                                  "handshake: a port without TLS, a client certificate it "
+                                  "wants, or a certificate not naming this host; its log says)"
+                                : "");
 }
 
 static int sw__connect(sw_mqtt *mq)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
     MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
     MQTTProperties props = MQTTProperties_initializer;
     MQTTProperty p;
     int rc;
@@ -199,6 +326,19 @@ static int sw__connect(sw_mqtt *mq)
     will.retained = 1;
     will.qos = 1;
     co.will = &will;
+    if (mq->cfg->tls.enabled) {
+        const sw_tls_conf *t = &mq->cfg->tls;
+        /* Paho copies these. With a CA file only that CA is trusted;
+         * without one, the system's store. */
+        ssl.trustStore = t->ca_file[0] ? t->ca_file : NULL;
+        ssl.keyStore = t->cert_file[0] ? t->cert_file : NULL;
+        ssl.privateKey = t->key_file[0] ? t->key_file : NULL;
+        ssl.enableServerCertAuth = t->verify; /* the chain */
+        ssl.verify = t->verify;               /* the host name in the broker URL */
+        ssl.ssl_error_cb = sw__tls_error;
+        ssl.ssl_error_context = mq;
+        co.ssl = &ssl;
+    }
     rc = MQTTAsync_connect(mq->client, &co);
     MQTTProperties_free(&props);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -226,6 +366,10 @@ static void sw__wakeup(uv_async_t *a)
         mq->h.messages(mq->h.ctx, list);
     if (ev & SW__EV_FLUSH)
         sw__flush(mq, 0);
+    if ((ev & SW__EV_REFUSED) && !atomic_load(&mq->stopping)) {
+        sw_log(SW_LOG_ERR, "stopping: the broker refused this configuration");
+        sw_mqtt_stop(mq);
+    }
     if ((ev & SW__EV_LOST) && mq->h.lost)
         mq->h.lost(mq->h.ctx);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
@@ -257,13 +401,24 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     pthread_mutex_init(&mq->lock, NULL);
     snprintf(mq->status_topic, sizeof mq->status_topic, "%s/_daemon/%s/status", cfg->prefix,
              cfg->instance);
-    static const char *const kinds[3] = {"event/+/+", "report/+", "cmd/+"};
-    for (int i = 0; i < 3; i++) {
-        size_t n = strlen(cfg->prefix) + strlen(kinds[i]) + 4;
-        if (!(mq->subs[i] = malloc(n)))
-            return SW_ENOMEM;
-        snprintf(mq->subs[i], n, "%s/+/%s", cfg->prefix, kinds[i]);
+    if (sw_shard_filters(cfg, &mq->subs, &mq->nsubs))
+        return SW_ENOMEM;
+    mq->nbatches = (mq->nsubs + SW_MQTT_SUB_BATCH - 1) / SW_MQTT_SUB_BATCH;
+    if (mq->nbatches && !(mq->batches = calloc((size_t)mq->nbatches, sizeof *mq->batches)))
+        return SW_ENOMEM;
+    for (int i = 0; i < mq->nbatches; i++) {
+        mq->batches[i].mq = mq;
+        mq->batches[i].first = i * SW_MQTT_SUB_BATCH;
+        mq->batches[i].n = mq->nsubs - mq->batches[i].first < SW_MQTT_SUB_BATCH
+                               ? mq->nsubs - mq->batches[i].first
+                               : SW_MQTT_SUB_BATCH;
     }
+    if (!mq->nsubs)
+        sw_log(SW_LOG_WARNING, "shard: instance %s owns none of the configured sites",
+               cfg->instance);
+    else if (cfg->shard.mode != SW_SHARD_NONE)
+        sw_log(SW_LOG_INFO, "shard: %d topic filters, %s%s", mq->nsubs, mq->subs[0],
+               mq->nsubs > 1 ? " ..." : "");
     uv_async_init(loop, &mq->async, sw__wakeup);
     mq->async.data = mq;
     uv_timer_init(loop, &mq->stop_timer);
@@ -533,8 +688,17 @@ void sw_mqtt_close(sw_mqtt *mq)
         free(mq->out_head);
         mq->out_head = n;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < mq->nsubs; i++)
         free(mq->subs[i]);
+    free(mq->subs);
+    free(mq->batches);
+    mq->subs = NULL;
+    mq->batches = NULL;
     pthread_mutex_destroy(&mq->lock);
     pthread_mutex_destroy(&mq->out_lock);
+}
+
+int sw_mqtt_refused(const sw_mqtt *mq)
+{
+    return atomic_load(&mq->refused);
 }

@@ -42,6 +42,15 @@ typedef struct sw_mqtt_handlers {
 
 typedef struct sw_outmsg sw_outmsg;
 
+/* Topic filters per SUBSCRIBE: brokers limit packet sizes (and some the
+ * filters per packet), so a long list of owned sites goes in several. */
+#define SW_MQTT_SUB_BATCH 96
+
+struct sw_mqtt_subbatch {
+    struct sw_mqtt *mq;
+    int first, n;
+};
+
 struct sw_mqtt {
     MQTTAsync client;
     uv_async_t async;
@@ -52,7 +61,15 @@ struct sw_mqtt {
     const sw_config *cfg;
     sw_mqtt_handlers h;
     char status_topic[192];
-    char *subs[3];
+    char **subs; /* topic filters (shard.h), nsubs of them */
+    int nsubs;
+    struct sw_mqtt_subbatch *batches; /* SUBSCRIBE packets of at most SW_MQTT_SUB_BATCH */
+    int nbatches;
+    atomic_int sub_pending; /* batches not yet acknowledged in this round */
+    atomic_uint not_owned;  /* messages declined: another instance's site */
+    atomic_int connected_once;
+    atomic_int refused;  /* the broker refused the configuration at start */
+    char tls_error[256]; /* OpenSSL's last complaint, under lock */
     atomic_int stopping;
     uv_timer_t stop_timer; /* drives sw_mqtt_stop() */
     uint64_t stop_started;
@@ -69,7 +86,15 @@ struct sw_mqtt {
     int draining;
 };
 
-/* Create the client and start connecting. Returns 0 or SW_EMQTT. */
+/* Create the client and start connecting. Returns 0 or SW_EMQTT.
+ *
+ * Connecting: a broker that cannot be reached is retried for as long as it
+ * takes. A broker that answers but refuses the configuration on the first
+ * connection (TLS handshake or certificate verification failed, bad user
+ * name or password, not authorized) will not change its mind by itself:
+ * that is logged as an error naming the problem and the keys to check, and
+ * siteward stops (sw_mqtt_refused() then returns 1: exit status 78). Once
+ * connected, later reconnects are retried whatever the broker answers. */
 int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *inbox,
                   sw_mqtt_handlers h);
 /* Publish (QoS 1) from the loop thread; `corr` may be NULL. The message is
@@ -87,5 +112,7 @@ int sw_mqtt_status(sw_mqtt *mq, const char *status);
 void sw_mqtt_stop(sw_mqtt *mq);
 /* Close the uv handles and destroy the client; h.stopped must have run. */
 void sw_mqtt_close(sw_mqtt *mq);
+/* 1 when the stop came from the broker refusing the configuration at start. */
+int sw_mqtt_refused(const sw_mqtt *mq);
 
 #endif
