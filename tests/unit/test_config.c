@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "policy.h"
+#include "shard.h"
 #include "siteward/types.h"
 
 #define CONFIG_DIR SW_SOURCE_DIR "/config"
@@ -46,6 +47,9 @@ static int setup(void **state)
         {"badcal.json", "{\"covers\": {}, \"weekend\": []}"},
         {"empty.txt", ""},
         {"secret.txt", "s3cret pass\r\nsecond line\n"},
+        {"ca.pem", "subject=CN = test CA\n-----BEGIN CERTIFICATE-----\nMIIB\n"},
+        {"client.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n"},
+        {"client.key", "-----BEGIN PRIVATE KEY-----\nMIGH\n"},
     };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
@@ -455,6 +459,40 @@ static void test_bad_configs(void **state)
         {"{" PLUGINS ", \"sites\": {\"A\": {\"timezone\": \"+08:00\", \"calendar\": \"cal.json\"},"
          " \"B\": {\"timezone\": \"+08:00\", \"calendar\": \"nosuch.json\"}}}",
          "sites.B.calendar"},
+#define TLS_WITH(body) WITH("\"broker\": \"ssl://b:8883\", \"tls\": " body ",")
+        {TLS_WITH("true"), "tls"},
+        {TLS_WITH("{\"cafile\": \"ca.pem\"}"), "tls"},
+        {TLS_WITH("{\"ca_file\": 5}"), "tls.ca_file"},
+        {TLS_WITH("{\"ca_file\": \"\"}"), "tls.ca_file"},
+        {TLS_WITH("{\"ca_file\": \"nosuch.pem\"}"), "tls.ca_file"},
+        {TLS_WITH("{\"ca_file\": \"empty.txt\"}"), "tls.ca_file"},
+        {TLS_WITH("{\"ca_file\": \"secret.txt\"}"), "tls.ca_file"},
+        {TLS_WITH("{\"cert_file\": \"nosuch.pem\"}"), "tls.cert_file"},
+        {TLS_WITH("{\"key_file\": \"cal.json\"}"), "tls.key_file"},
+        {TLS_WITH("{\"key_file\": \"client.key\"}"), "tls.key_file"},
+        {TLS_WITH("{\"verify\": \"yes\"}"), "tls.verify"},
+        {TLS_WITH("{\"verify\": 1}"), "tls.verify"},
+        {WITH("\"tls\": {\"ca_file\": \"ca.pem\"},"), "tls"}, /* tcp:// broker */
+        {WITH("\"broker\": \"tcp://b:1883\", \"tls\": {},"), "tls"},
+        {WITH("\"shard\": [\"A\"],"), "shard"},
+        {WITH("\"shard\": {},"), "shard.count"},
+        {WITH("\"shard\": {\"site\": [\"A\"]},"), "shard"},
+        {WITH("\"shard\": {\"sites\": [\"A\"], \"index\": 0, \"count\": 2},"), "shard"},
+        {WITH("\"shard\": {\"index\": 0, \"count\": 0},"), "shard.count"},
+        {WITH("\"shard\": {\"index\": 0, \"count\": 1.5},"), "shard.count"},
+        {WITH("\"shard\": {\"index\": 0, \"count\": \"3\"},"), "shard.count"},
+        {WITH("\"shard\": {\"index\": 0, \"count\": 5000},"), "shard.count"},
+        {WITH("\"shard\": {\"count\": 3},"), "shard.index"},
+        {WITH("\"shard\": {\"index\": 3, \"count\": 3},"), "shard.index"},
+        {WITH("\"shard\": {\"index\": -1, \"count\": 3},"), "shard.index"},
+        {WITH("\"shard\": {\"index\": 0.5, \"count\": 3},"), "shard.index"},
+        {WITH("\"shard\": {\"sites\": []},"), "shard.sites"},
+        {WITH("\"shard\": {\"sites\": \"A\"},"), "shard.sites"},
+        {WITH("\"shard\": {\"sites\": [\"A\", \"a b\"]},"), "shard.sites[1]"},
+        {WITH("\"shard\": {\"sites\": [\"A\", 5]},"), "shard.sites[1]"},
+        {WITH("\"shard\": {\"sites\": [\"A\", \"A\"]},"), "shard.sites[1]"},
+        /* Only A is configured, and there is no "*". */
+        {WITH("\"shard\": {\"sites\": [\"A\", \"B\"]},"), "shard.sites[1]"},
         /* A bad key after plugins were read: their configs are freed. */
         {"{\"plugins\": [{\"name\": \"decode\", \"config\": {\"max_data\": 1}}],"
          " \"sites\": {\"A\": {\"timezone\": \"+08:00\", \"calendar\": \"cal.json\"},"
@@ -473,6 +511,7 @@ static void test_bad_configs(void **state)
         /* Nothing is left to free. */
         assert_null(cfg.sites);
         assert_null(cfg.plugins);
+        assert_null(cfg.shard.sites);
     }
     /* A bad calendar is reported in its own words too. */
     char path[PATH_MAX], log[8192], cal[PATH_MAX];
@@ -483,6 +522,170 @@ static void test_bad_configs(void **state)
         SW_ECONFIG);
     snprintf(cal, sizeof cal, "%s/badcal.json: key 'covers'", dir);
     assert_non_null(strstr(log, cal));
+}
+
+static void test_tls(void **state)
+{
+    (void)state;
+    char want[PATH_MAX], log[4096], path[PATH_MAX];
+    sw_config cfg;
+
+    /* Paths relative to the file; verification on unless turned off. */
+    load_ok(WITH("\"broker\": \"ssl://broker.example:8883\", \"tls\": {\"ca_file\": \"ca.pem\","
+                 " \"cert_file\": \"client.pem\", \"key_file\": \"./client.key\", \"_c\": 1},"),
+            NULL, &cfg);
+    assert_int_equal(cfg.tls.enabled, 1);
+    assert_int_equal(cfg.tls.verify, 1);
+    snprintf(want, sizeof want, "%s/ca.pem", dir);
+    assert_string_equal(cfg.tls.ca_file, want);
+    snprintf(want, sizeof want, "%s/client.pem", dir);
+    assert_string_equal(cfg.tls.cert_file, want);
+    snprintf(want, sizeof want, "%s/./client.key", dir);
+    assert_string_equal(cfg.tls.key_file, want);
+    sw_config_free(&cfg);
+
+    /* mqtts:// without a "tls" key: the system's trust store, verified. */
+    load_ok(WITH("\"broker\": \"mqtts://broker.example:8883\","), NULL, &cfg);
+    assert_int_equal(cfg.tls.enabled, 1);
+    assert_int_equal(cfg.tls.verify, 1);
+    assert_string_equal(cfg.tls.ca_file, "");
+    assert_string_equal(cfg.tls.cert_file, "");
+    sw_config_free(&cfg);
+
+    /* verify false is allowed, and warned about. */
+    int rc = load_text(WITH("\"broker\": \"ssl://b:8883\", \"tls\": {\"verify\": false},"), NULL,
+                       &cfg, path, sizeof path, log, sizeof log);
+    assert_int_equal(rc, 0);
+    assert_int_equal(cfg.tls.verify, 0);
+    assert_non_null(strstr(log, "tls.verify"));
+    sw_config_free(&cfg);
+
+    /* Plain TCP: no TLS. */
+    load_ok(WITH(""), NULL, &cfg);
+    assert_int_equal(cfg.tls.enabled, 0);
+    sw_config_free(&cfg);
+
+    /* The scheme is checked after --broker: a TLS URL from the command line
+     * makes a "tls" key valid, a plain one makes it an error. */
+    sw_config_overrides tls_url = {.broker = "ssl://127.0.0.1:8883"};
+    load_ok(WITH("\"tls\": {\"ca_file\": \"ca.pem\"},"), &tls_url, &cfg);
+    assert_int_equal(cfg.tls.enabled, 1);
+    sw_config_free(&cfg);
+    sw_config_overrides tcp_url = {.broker = "tcp://127.0.0.1:1883"};
+    rc = load_text(WITH("\"broker\": \"ssl://b:8883\", \"tls\": {\"ca_file\": \"ca.pem\"},"),
+                   &tcp_url, &cfg, path, sizeof path, log, sizeof log);
+    assert_int_equal(rc, SW_ECONFIG);
+    assert_non_null(strstr(log, "key 'tls'"));
+    assert_non_null(strstr(log, "tcp://127.0.0.1:1883"));
+}
+
+#define SHARD_SITES(extra)                                                                         \
+    "{" PLUGINS ", " extra " \"sites\": {"                                                         \
+    " \"A\": {\"timezone\": \"+08:00\", \"calendar\": \"cal.json\"},"                              \
+    " \"B\": {\"timezone\": \"+08:00\", \"calendar\": \"cal.json\"},"                              \
+    " \"site-3\": {\"timezone\": \"+08:00\", \"calendar\": \"cal.json\"}}}"
+#define SHARD_ANY(extra)                                                                           \
+    "{" PLUGINS ", " extra " \"sites\": {"                                                         \
+    " \"*\": {\"timezone\": \"+08:00\", \"calendar\": \"cal.json\"}}}"
+
+static int takes(const sw_config *cfg, const char *topic)
+{
+    return sw_shard_takes(cfg, topic, strlen(topic));
+}
+
+static void free_filters(char **f, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(f[i]);
+    free(f);
+}
+
+static void test_shard(void **state)
+{
+    (void)state;
+    sw_config cfg;
+    char **f;
+    int n;
+
+    /* FNV-1a 32-bit: the published test vectors, so other tools agree. */
+    assert_int_equal(sw_shard_hash("", 0), 0x811c9dc5u);
+    assert_int_equal(sw_shard_hash("a", 1), 0xe40c292cu);
+    assert_int_equal(sw_shard_hash("foobar", 6), 0xbf9cf968u);
+
+    /* No shard: every site, strays too, three wildcard filters. */
+    load_ok(SHARD_ANY(""), NULL, &cfg);
+    assert_int_equal(cfg.shard.mode, SW_SHARD_NONE);
+    assert_true(takes(&cfg, "siteward/X/event/sensor/d1"));
+    assert_true(takes(&cfg, "siteward/_bad/event/sensor/d1"));
+    assert_true(takes(&cfg, "siteward/X"));
+    assert_int_equal(sw_shard_filters(&cfg, &f, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(f[0], "siteward/+/event/+/+");
+    assert_string_equal(f[1], "siteward/+/report/+");
+    assert_string_equal(f[2], "siteward/+/cmd/+");
+    free_filters(f, n);
+    sw_config_free(&cfg);
+
+    /* A list: those sites only, one filter per site and kind, no strays. */
+    load_ok(SHARD_SITES("\"prefix\": \"acme/sw\", \"shard\": {\"sites\": [\"B\", \"A\"]},"), NULL,
+            &cfg);
+    assert_int_equal(cfg.shard.mode, SW_SHARD_SITES);
+    assert_true(takes(&cfg, "acme/sw/A/event/sensor/d1"));
+    assert_true(takes(&cfg, "acme/sw/B/cmd/li.wei"));
+    assert_true(takes(&cfg, "acme/sw/B/nonsense")); /* B's to dead-letter */
+    assert_false(takes(&cfg, "acme/sw/site-3/event/sensor/d1"));
+    assert_false(takes(&cfg, "acme/sw/AB/event/sensor/d1"));
+    assert_false(takes(&cfg, "acme/sw/_x/event/sensor/d1"));
+    assert_false(takes(&cfg, "other/A/event/sensor/d1"));
+    assert_int_equal(sw_shard_filters(&cfg, &f, &n), 0);
+    assert_int_equal(n, 6);
+    assert_string_equal(f[0], "acme/sw/B/event/+/+");
+    assert_string_equal(f[1], "acme/sw/B/report/+");
+    assert_string_equal(f[2], "acme/sw/B/cmd/+");
+    assert_string_equal(f[3], "acme/sw/A/event/+/+");
+    assert_string_equal(f[5], "acme/sw/A/cmd/+");
+    free_filters(f, n);
+    sw_config_free(&cfg);
+
+    /* By hash: every site belongs to exactly one of the instances, strays
+     * to shard 0; with the sites listed, each subscribes to its own. */
+    static const char *sites[] = {"A", "B", "site-3"};
+    int owners[3] = {0, 0, 0}, filters = 0;
+    for (int i = 0; i < 3; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, SHARD_SITES("\"shard\": {\"index\": %d, \"count\": 3},"), i);
+        load_ok(text, NULL, &cfg);
+        assert_int_equal(cfg.shard.mode, SW_SHARD_HASH);
+        for (int s = 0; s < 3; s++) {
+            char topic[64];
+            snprintf(topic, sizeof topic, "siteward/%s/report/u1", sites[s]);
+            int own = takes(&cfg, topic);
+            assert_int_equal(own, sw_shard_hash(sites[s], strlen(sites[s])) % 3 == (uint32_t)i);
+            owners[s] += own;
+        }
+        assert_int_equal(takes(&cfg, "siteward/a b/report/u1"), i == 0);
+        assert_int_equal(sw_shard_filters(&cfg, &f, &n), 0);
+        for (int k = 0; k < n; k++) {
+            char site[65];
+            assert_int_equal(sscanf(f[k], "siteward/%64[^/]/", site), 1);
+            assert_true(sw_shard_owns(&cfg, site, strlen(site)));
+        }
+        filters += n;
+        free_filters(f, n);
+        sw_config_free(&cfg);
+    }
+    for (int s = 0; s < 3; s++)
+        assert_int_equal(owners[s], 1);
+    assert_int_equal(filters, 9);
+
+    /* By hash over any site: MQTT cannot filter by hash, so a wildcard. */
+    load_ok(SHARD_ANY("\"shard\": {\"index\": 1, \"count\": 2},"), NULL, &cfg);
+    assert_int_equal(sw_shard_filters(&cfg, &f, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(f[0], "siteward/+/event/+/+");
+    free_filters(f, n);
+    assert_false(takes(&cfg, "siteward/_bad/event/sensor/d1"));
+    sw_config_free(&cfg);
 }
 
 static void test_unreadable_configs(void **state)
@@ -519,6 +722,8 @@ int main(void)
         cmocka_unit_test(test_relative_config_path),
         cmocka_unit_test(test_bad_configs),
         cmocka_unit_test(test_unreadable_configs),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_shard),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
