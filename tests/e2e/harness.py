@@ -86,25 +86,36 @@ def remove_tmp(path):
 
 
 class Broker:
-    """A private mosquitto on 127.0.0.1:port, configured in `tmp`."""
+    """A private mosquitto on 127.0.0.1:port, configured in `tmp`.
 
-    def __init__(self, tmp, extra=""):
+    With `tls` ({"ca", "cert", "key"} file paths, optionally
+    "require_certificate" and "password_file"), a second listener on
+    tls_port speaks TLS only, with its own authentication; the plain one
+    stays anonymous for the test's own clients."""
+
+    def __init__(self, tmp, extra="", tls=None):
         self.dir = tmp
         self.extra = extra
+        self.tls = tls
         self.conf = os.path.join(tmp, "mosquitto.conf")
         self.log_path = os.path.join(tmp, "mosquitto.log")
         self.proc = None
         self.port = None
+        self.tls_port = None
         # The port can be taken between free_port() and mosquitto's bind
         # (tests may run in parallel): try a few.
         for attempt in range(5):
             self.port = free_port()
+            if tls:
+                self.tls_port = free_port()
             self._write_conf()
             if self.start(raise_on_exit=attempt == 4):
                 break
 
     def _write_conf(self):
         with open(self.conf, "w") as f:
+            if self.tls:
+                f.write("per_listener_settings true\n")
             f.write("listener %d 127.0.0.1\n" % self.port)
             if "allow_anonymous" not in self.extra:
                 f.write("allow_anonymous true\n")
@@ -117,6 +128,16 @@ class Broker:
             if os.geteuid() == 0:
                 f.write("user root\n")
             f.write(self.extra)
+            if self.tls:
+                t = self.tls
+                f.write("\nlistener %d 127.0.0.1\n" % self.tls_port)
+                f.write("cafile %s\ncertfile %s\nkeyfile %s\n" % (t["ca"], t["cert"], t["key"]))
+                f.write("require_certificate %s\n"
+                        % ("true" if t.get("require_certificate") else "false"))
+                if t.get("password_file"):
+                    f.write("allow_anonymous false\npassword_file %s\n" % t["password_file"])
+                else:
+                    f.write("allow_anonymous true\n")
 
     def start(self, raise_on_exit=True):
         """Start mosquitto and wait until it accepts connections. Returns
@@ -131,8 +152,10 @@ class Broker:
 
         def accepting():
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
+                for port in (self.port, self.tls_port) if self.tls_port else (self.port,):
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                        pass
+                return True
             except OSError:
                 if self.proc.poll() is not None:
                     exited.append(self.proc.returncode)
@@ -333,9 +356,12 @@ class Daemon:
     stderr go to `log_path`."""
 
     def __init__(self, tmp, port, instance="test", extra_args=(), config_changes=None,
-                 policy=None, prefix=PREFIX):
+                 policy=None, prefix=PREFIX, broker_url=None):
         self.tmp = tmp
         self.port = port
+        # Where siteward connects (default: the plain listener on `port`,
+        # which is also where start() watches for "online").
+        self.broker_url = broker_url or "tcp://127.0.0.1:%d" % port
         self.instance = instance
         self.prefix = prefix
         self.state = os.path.join(tmp, "state")
@@ -357,7 +383,7 @@ class Daemon:
         return "%s/_daemon/%s/stats" % (self.prefix, self.instance)
 
     def argv(self):
-        return [SITEWARD, "--config", self.config, "--broker", "tcp://127.0.0.1:%d" % self.port,
+        return [SITEWARD, "--config", self.config, "--broker", self.broker_url,
                 "--state", self.state, "--instance", self.instance] + self.extra_args
 
     def start(self, wait_online=True, watcher=None, timeout=20.0):
