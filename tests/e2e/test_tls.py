@@ -2,9 +2,12 @@
 wants a client certificate and a password, with a CA and certificates this
 test makes with the openssl command, and processes an event over it. A CA
 that did not sign the broker's certificate, or a wrong password, is a
-configuration error: a log line naming the problem, no connection, exit 78.
-A broker that is down at start is waited for."""
+configuration error: a log line naming the problem, no connection, exit 78;
+so is a certificate file that is not there. A broker that is down at start
+is waited for, and so is one that hangs up without saying why (mosquitto,
+when the client certificate is missing)."""
 
+import json
 import os
 import subprocess
 import unittest
@@ -139,6 +142,30 @@ class TLS(unittest.TestCase):
         log = self.expect_refused(d, "refused the login of user 'siteward'",
                                   "bad user name or password", "password_file", d.config)
         self.assertNotIn("not-the-password", log)
+
+    def test_missing_file_is_a_config_error(self):
+        d = self.daemon("tls-no-file", ca="no-such-ca.crt")
+        d.start(wait_online=False)
+        wait_until(lambda: d.proc.poll() is not None, 20, "siteward to stop")
+        self.assertEqual(d.proc.returncode, 78)
+        self.assertIn("key 'tls.ca_file': cannot read", d.log())
+        self.assertIn("no-such-ca.crt", d.log())
+        self.assertNotIn("mqtt: ", d.log(), "stopped before connecting")
+
+    def test_no_client_certificate(self):
+        # mosquitto hangs up without a TLS alert, so the client cannot tell
+        # why: retried like an outage, with the hint; never connected.
+        d = self.daemon("tls-no-cert")
+        d.cfg["tls"] = {"ca_file": d.cfg["tls"]["ca_file"]}
+        with open(d.config, "w") as f:
+            json.dump(d.cfg, f)
+        d.start(wait_online=False)
+        wait_until(lambda: d.log().count("a client certificate it wants") >= 1
+                   or d.proc.poll() is not None, 20, "the failure in the log")
+        wait_until(lambda: self.broker.log().count("peer did not return a certificate") >= 2, 20,
+                   "a second attempt")
+        self.assertIsNone(d.proc.poll(), d.log()[-2000:])
+        self.assertFalse(self.online_seen(d))
 
     def test_broker_down_at_start(self):
         # Not an error: siteward keeps trying and connects once it is up.
