@@ -202,12 +202,15 @@ static int sw__tls_error(const char *str, size_t len, void *ctx)
 {
     sw_mqtt *mq = ctx;
     const char *p = str, *end = str + len, *q = NULL;
-    for (; p + 6 <= end && memcmp(p, "error:", 6); p++)
-        ;
-    p += 6;
-    for (int i = 0; i < 3 && p < end && (q = memchr(p, ':', (size_t)(end - p))); i++)
-        p = q + 1;
-    q = p < end ? memchr(p, ':', (size_t)(end - p)) : NULL;
+    size_t at = 0;
+    while (at + 6 <= len && memcmp(str + at, "error:", 6))
+        at++;
+    if (at + 6 <= len) {
+        p = str + at + 6;
+        for (int i = 0; i < 3 && p < end && (q = memchr(p, ':', (size_t)(end - p))); i++)
+            p = q + 1;
+        q = p < end ? memchr(p, ':', (size_t)(end - p)) : NULL;
+    }
     if (!q) { /* not the usual shape: all of it */
         p = str;
         q = end;
