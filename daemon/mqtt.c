@@ -148,6 +148,12 @@ static void sw__connected(void *ctx, char *cause)
     sw_log(SW_LOG_INFO, "mqtt: connected to %s%s%s", mq->cfg->broker, cause ? ": " : "",
            cause ? cause : "");
     atomic_store(&mq->connected_once, 1);
+    /* Before subscribing: the broker answers "no subscription existed"
+     * when there was none, which is fine. */
+    if (mq->nstale && (rc = MQTTAsync_unsubscribeMany(mq->client, mq->nstale, mq->stale, NULL)) !=
+                          MQTTASYNC_SUCCESS)
+        sw_log(SW_LOG_WARNING, "mqtt: unsubscribe from %s: %s", mq->stale[0],
+               MQTTAsync_strerror(rc));
     if (!mq->nbatches) {
         sw__raise(mq, SW__EV_SUBSCRIBED);
         return;
@@ -404,7 +410,8 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     pthread_mutex_init(&mq->lock, NULL);
     snprintf(mq->status_topic, sizeof mq->status_topic, "%s/_daemon/%s/status", cfg->prefix,
              cfg->instance);
-    if (sw_shard_filters(cfg, &mq->subs, &mq->nsubs))
+    if (sw_shard_filters(cfg, &mq->subs, &mq->nsubs) ||
+        sw_shard_stale(cfg, &mq->stale, &mq->nstale))
         return SW_ENOMEM;
     mq->nbatches = (mq->nsubs + SW_MQTT_SUB_BATCH - 1) / SW_MQTT_SUB_BATCH;
     if (mq->nbatches && !(mq->batches = calloc((size_t)mq->nbatches, sizeof *mq->batches)))
@@ -694,8 +701,12 @@ void sw_mqtt_close(sw_mqtt *mq)
     for (int i = 0; i < mq->nsubs; i++)
         free(mq->subs[i]);
     free(mq->subs);
+    for (int i = 0; i < mq->nstale; i++)
+        free(mq->stale[i]);
+    free(mq->stale);
     free(mq->batches);
     mq->subs = NULL;
+    mq->stale = NULL;
     mq->batches = NULL;
     pthread_mutex_destroy(&mq->lock);
     pthread_mutex_destroy(&mq->out_lock);

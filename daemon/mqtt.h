@@ -63,6 +63,8 @@ struct sw_mqtt {
     char status_topic[192];
     char **subs; /* topic filters (shard.h), nsubs of them */
     int nsubs;
+    char **stale; /* filters unsubscribed from on connecting, nstale */
+    int nstale;
     struct sw_mqtt_subbatch *batches; /* SUBSCRIBE packets of at most SW_MQTT_SUB_BATCH */
     int nbatches;
     atomic_int sub_pending; /* batches not yet acknowledged in this round */

@@ -56,17 +56,23 @@ static int sw__add(char **list, int *n, const char *prefix, const char *site, co
     return 0;
 }
 
-int sw_shard_filters(const sw_config *cfg, char ***out, int *n)
+int sw_shard_any(const sw_config *cfg)
 {
     const sw_shard_conf *sh = &cfg->shard;
     int any = sh->mode == SW_SHARD_NONE;
-    int max = 3, rc = 0;
-    char **list;
-
     /* A hash shard names its sites only when the config lists them all. */
     if (sh->mode == SW_SHARD_HASH)
         for (int i = 0; i < cfg->nsites && !any; i++)
             any = !strcmp(cfg->sites[i].name, "*");
+    return any;
+}
+
+static int sw__filters(const sw_config *cfg, int any, char ***out, int *n)
+{
+    const sw_shard_conf *sh = &cfg->shard;
+    int max = 3, rc = 0;
+    char **list;
+
     if (!any)
         max = 3 * (sh->mode == SW_SHARD_SITES ? sh->nsites : cfg->nsites);
     *out = NULL;
@@ -96,4 +102,19 @@ int sw_shard_filters(const sw_config *cfg, char ***out, int *n)
     }
     *out = list;
     return 0;
+}
+
+int sw_shard_filters(const sw_config *cfg, char ***out, int *n)
+{
+    return sw__filters(cfg, sw_shard_any(cfg), out, n);
+}
+
+int sw_shard_stale(const sw_config *cfg, char ***out, int *n)
+{
+    if (sw_shard_any(cfg)) {
+        *out = NULL;
+        *n = 0;
+        return 0;
+    }
+    return sw__filters(cfg, 1, out, n);
 }

@@ -12,7 +12,8 @@
  *     for b in site.encode(): h = ((h ^ b) * 16777619) % 2**32
  *
  * Messages reach an instance only through its subscriptions, but its
- * persistent session may still hold one from an earlier configuration, and
+ * persistent session may still hold one from an earlier configuration
+ * (sw_shard_stale() undoes the unsharded one, not earlier site lists), and
  * a hash shard over "*" (any site) has to subscribe to every site: the
  * arrival callback therefore asks sw_shard_takes() before storing anything.
  * A message it declines is acknowledged to the broker and forgotten: the
@@ -38,10 +39,20 @@ int sw_shard_owns(const sw_config *cfg, const char *site, size_t len);
  * explicit site lists nobody subscribes to them). */
 int sw_shard_takes(const sw_config *cfg, const char *topic, size_t len);
 
+/* 1 when the instance subscribes to every site: no shard, or a hash shard
+ * over "*" (MQTT cannot filter by hash). */
+int sw_shard_any(const sw_config *cfg);
+
 /* The topic filters to subscribe to, in *out (n of them): the three kinds
  * under "P/+/" when the instance takes any site, else three per owned site.
  * The caller frees each string and the array. Returns 0 or SW_ENOMEM; an
  * instance that owns no site gets n = 0. */
 int sw_shard_filters(const sw_config *cfg, char ***out, int *n);
+
+/* The filters to unsubscribe from on connecting: the "P/+/" ones, which an
+ * instance that subscribes per site may have in its persistent session
+ * from an unsharded past (n = 0 for one that takes any site). Freed and
+ * returned like sw_shard_filters(). */
+int sw_shard_stale(const sw_config *cfg, char ***out, int *n);
 
 #endif

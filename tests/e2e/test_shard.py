@@ -8,7 +8,8 @@ directory, status and stats topics.
 By hash (FNV-1a 32 of the site id mod 3) over any site ("*"), every
 instance subscribes to every site and keeps only its own; a message with no
 valid site is dead-lettered by shard 0 alone. With explicit site lists each
-instance subscribes to its sites only."""
+instance subscribes to its sites only, and drops the all-sites subscription
+an unsharded run left in its persistent session."""
 
 import json
 import os
@@ -169,6 +170,14 @@ class Shard(unittest.TestCase):
     def test_site_lists(self):
         groups = [SITES[0:12], SITES[12:20], SITES[20:30]]
         owner = {s: "shard-%d" % i for i, g in enumerate(groups) for s in g}
+        # shard-0 ran unsharded before: its persistent session at the broker
+        # still subscribes to every site until it unsubscribes on connecting.
+        pre = os.path.join(self.tmp, "pre")
+        os.mkdir(pre)
+        before = Daemon(pre, self.broker.port, instance="shard-0")
+        self.addCleanup(before.stop)
+        before.start(watcher=self.sub)
+        self.assertEqual(before.terminate(), 0)
         self.start([{"sites": g} for g in groups], self.listed_sites())
         self.send_events(SITES)
         self.check_each_once(owner.get)

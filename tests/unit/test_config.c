@@ -624,6 +624,8 @@ static void test_shard(void **state)
     assert_string_equal(f[1], "siteward/+/report/+");
     assert_string_equal(f[2], "siteward/+/cmd/+");
     free_filters(f, n);
+    assert_int_equal(sw_shard_stale(&cfg, &f, &n), 0);
+    assert_int_equal(n, 0);
     sw_config_free(&cfg);
 
     /* A list: those sites only, one filter per site and kind, no strays. */
@@ -644,6 +646,12 @@ static void test_shard(void **state)
     assert_string_equal(f[2], "acme/sw/B/cmd/+");
     assert_string_equal(f[3], "acme/sw/A/event/+/+");
     assert_string_equal(f[5], "acme/sw/A/cmd/+");
+    free_filters(f, n);
+    /* What an unsharded run may have left in the session. */
+    assert_int_equal(sw_shard_stale(&cfg, &f, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(f[0], "acme/sw/+/event/+/+");
+    assert_string_equal(f[2], "acme/sw/+/cmd/+");
     free_filters(f, n);
     sw_config_free(&cfg);
 
@@ -684,6 +692,8 @@ static void test_shard(void **state)
     assert_int_equal(n, 3);
     assert_string_equal(f[0], "siteward/+/event/+/+");
     free_filters(f, n);
+    assert_int_equal(sw_shard_stale(&cfg, &f, &n), 0);
+    assert_int_equal(n, 0);
     assert_false(takes(&cfg, "siteward/_bad/event/sensor/d1"));
     sw_config_free(&cfg);
 }
