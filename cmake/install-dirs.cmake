@@ -2,6 +2,9 @@
 # Debian prefix /usr: /usr/sbin, /usr/lib/<multiarch>/siteward, /etc/siteward,
 # /lib/systemd/system). Included before the subdirectories, which use these.
 
+# An install rule that names no component belongs to the siteward package.
+set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME runtime)
+
 # A system daemon goes in sbin (Debian policy, as mosquitto does); the tool
 # operators run goes in bin.
 set(SW_DAEMON_INSTALL_DIR ${CMAKE_INSTALL_SBINDIR})

@@ -137,8 +137,17 @@ static void sms_spool(sms *s, const char *kind, const char *role, const cJSON *i
     cJSON_Delete(o);
     o = NULL;
     f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%s\n", body) < 0 || fclose(f) || rename(tmp, path)) {
-        int err = errno;
+    int ok = f && fprintf(f, "%s\n", body) >= 0;
+    int err = errno;
+    if (f && fclose(f) && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (ok && rename(tmp, path)) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
         if (f)
             unlink(tmp);
         cJSON_free(body);
