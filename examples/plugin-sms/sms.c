@@ -7,19 +7,18 @@
  *
  * It registers the incident hook and, for emergencies, writes the text
  * messages an SMS gateway would send into a spool directory, one file per
- * message, the way gateways such as smstools pick up outgoing messages: when
- * an incident opens (to the role `on_open`) and each time its escalation
- * (step and role) changes, to the role escalated to. The incident hook shows
- * an incident's current escalation, not every escalation message: a
- * reminder repeated to the same role at the same step is not sent again
- * (a gateway that must relay every one subscribes to P/{site}/escalation/+
- * instead). A message names a role,
- * never a telephone number or a person: the gateway maps roles to the
- * numbers on duty, so no personal data passes through siteward.
+ * message, the way gateways such as smstools pick up outgoing messages:
+ * when an incident opens (to the role `on_open`) and each time its
+ * escalation (step and role) changes (to the role escalated to). A message
+ * names a role, never a telephone number or a person: the gateway maps
+ * roles to the numbers on duty, so no personal data passes through here.
  *
- * What was sent is remembered in memory only (the last `remember`
- * incidents): after a restart, an incident that is still open with a single
- * event and changes again is announced again.
+ * The incident hook shows an incident's current escalation, not every
+ * escalation message: a reminder repeated to the same role at the same step
+ * is not sent again (a gateway that must relay every one subscribes to
+ * P/{site}/escalation/+ instead). What was sent is remembered in memory only,
+ * for the last SMS_REMEMBER incidents: after a restart, an incident still
+ * open with a single event that changes again is announced again.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -19,6 +19,8 @@ from installed import (ABI, BUILD, LAYOUT, SMOKE, SOURCE, Broker, Client, Instal
 
 
 class Install(unittest.TestCase):
+    configs = 0
+
     @classmethod
     def setUpClass(cls):
         if os.path.isabs(LAYOUT["confdir"]):
@@ -97,14 +99,16 @@ class Install(unittest.TestCase):
         self.assertIn("-I" + self.p(LAYOUT["includedir"]), log, "compiled with the installed SDK")
         return os.path.join(out, "sms.so")
 
-    def sms_config(self, tmp, path, spool):
+    def sms_config(self, tmp, path, spool, plugin_config=None):
         """The installed configuration with the sms plugin added, written
         beside it so that its relative policy and calendar paths hold."""
         with open(self.p(LAYOUT["confdir"], "siteward.json")) as f:
             cfg = json.load(f)
         cfg["plugins"].append({"name": "sms", "path": path,
-                               "config": {"spool": spool, "on_open": "manager"}})
-        conf = self.p(LAYOUT["confdir"], "siteward-sms-%s.json" % os.path.basename(tmp))
+                               "config": {"spool": spool, "on_open": "manager"}
+                               if plugin_config is None else plugin_config})
+        Install.configs += 1
+        conf = self.p(LAYOUT["confdir"], "siteward-sms-%d.json" % Install.configs)
         with open(conf, "w") as f:
             json.dump(cfg, f, indent=1)
         self.addCleanup(os.unlink, conf)
@@ -191,13 +195,18 @@ class Install(unittest.TestCase):
             return got
         wait_until(escalated, 20, "an escalation message in the spool")
         stop_clean(self, daemon)
-        published = {(j["step"], j["role"]) for j in
-                     (json.loads(m.payload) for m in sub.matching("siteward/A/escalation/+"))
-                     if j["incident"] == inc["id"] and j["obligation"]}
+
+        def published():
+            return {(j["step"], j["role"]) for j in
+                    (json.loads(m.payload) for m in sub.matching("siteward/A/escalation/+"))
+                    if j["incident"] == inc["id"] and j["obligation"]}
         for m in escalated():
             self.assertEqual(m["incident"], inc["id"])
             step = int(m["text"].split("(step ")[1].split(")")[0])
-            self.assertIn((step, m["role"]), published, m)
+            # The hook runs once the batch's publications are handed to the
+            # client, so the subscriber may see the escalation a little later.
+            wait_until(lambda: (step, m["role"]) in published(), 10,
+                       "escalation step %d to %s on MQTT, as in %s" % (step, m["role"], m))
             self.assertTrue(m["text"].startswith("L1 %s escalated to %s (step %d): Fire alarm"
                                                  % (inc["id"], m["role"], step)), m)
         self.assertIn("supervisor", {m["role"] for m in escalated()},
@@ -217,6 +226,30 @@ class Install(unittest.TestCase):
         self.assertIn("%s: key 'plugins[%d]': plugin sms (%s) was built for plugin ABI version 99; "
                       "this siteward offers %s" % (conf, index, sms, ABI), err)
         self.assertEqual(os.listdir(spool), [])
+
+    def test_sms_config_errors(self):
+        # The host validates the plugin's config against its table (unknown
+        # keys, types); the plugin checks what only it knows. Either way
+        # start-up stops with 78 and the plugin named.
+        tmp = self.case_tmp()
+        sms = self.build_sms(tmp)
+        spool = os.path.join(tmp, "spool")
+        os.mkdir(spool)
+        cases = (({"spool": spool, "colour": "red"}, "key 'plugins[3].config.colour': unknown key"),
+                 ({"spool": spool, "max_level": "high"}, "key 'plugins[3].config.max_level'"),
+                 ({}, "plugin sms: config key 'spool': required"),
+                 ({"spool": os.path.join(tmp, "absent")}, "plugin sms: config key 'spool': "),
+                 ({"spool": spool, "max_level": 3}, "plugin sms: config key 'max_level'"))
+        for plugin_config, message in cases:
+            conf, index = self.sms_config(tmp, sms, spool, plugin_config)
+            self.assertEqual(index, 3)
+            r = subprocess.run([self.p(LAYOUT["sbindir"], "siteward"), "--config", conf,
+                                "--broker", "tcp://127.0.0.1:1", "--state",
+                                os.path.join(tmp, "state")],
+                               capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+            err = r.stderr.decode(errors="replace")
+            self.assertEqual(r.returncode, 78, (plugin_config, err))
+            self.assertIn(message, err, plugin_config)
 
 
 if __name__ == "__main__":
