@@ -16,7 +16,7 @@ SOURCE = os.environ.get("SW_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.p
 sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
 
 import harness  # noqa: E402
-from harness import Broker, Client, Daemon, make_tmp, remove_tmp, stop_process, wait_until  # noqa: E402,F401
+from harness import Broker, Client, Daemon, make_tmp, remove_tmp, wait_until  # noqa: E402,F401
 
 BUILD = harness.BUILD
 LAYOUT = {k[len("SW_INSTALL_"):].lower(): v for k, v in os.environ.items()
