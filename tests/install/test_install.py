@@ -193,14 +193,13 @@ class Install(unittest.TestCase):
                 if m["kind"] == "escalated":
                     got.append(m)
             return got
-        wait_until(escalated, 20, "an escalation message in the spool")
-        stop_clean(self, daemon)
+        sent = wait_until(escalated, 20, "an escalation message in the spool")
 
         def published():
             return {(j["step"], j["role"]) for j in
                     (json.loads(m.payload) for m in sub.matching("siteward/A/escalation/+"))
                     if j["incident"] == inc["id"] and j["obligation"]}
-        for m in escalated():
+        for m in sent:
             self.assertEqual(m["incident"], inc["id"])
             step = int(m["text"].split("(step ")[1].split(")")[0])
             # The hook runs once the batch's publications are handed to the
@@ -209,7 +208,8 @@ class Install(unittest.TestCase):
                        "escalation step %d to %s on MQTT, as in %s" % (step, m["role"], m))
             self.assertTrue(m["text"].startswith("L1 %s escalated to %s (step %d): Fire alarm"
                                                  % (inc["id"], m["role"], step)), m)
-        self.assertIn("supervisor", {m["role"] for m in escalated()},
+        stop_clean(self, daemon)
+        self.assertIn("supervisor", {m["role"] for m in sent},
                       "the emergency chain's first role is told (config/policy/default.json)")
 
     def test_sms_unknown_abi_refused(self):
