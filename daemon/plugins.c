@@ -228,11 +228,25 @@ static int sw__load_one(sw_plugins *pl, sw_plugin_ctx *ctx, const sw_plugin_conf
     }
     n = (int)(sizeof sw__abi_offered / sizeof *sw__abi_offered);
     int chosen = version(n, sw__abi_offered), ok = 0;
-    for (int i = 0; i < n; i++)
+    char offered[64];
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
         ok |= chosen == sw__abi_offered[i];
+        if (off < sizeof offered)
+            off += (size_t)snprintf(offered + off, sizeof offered - off, "%s%d", i ? ", " : "",
+                                    sw__abi_offered[i]);
+    }
     if (!ok) {
-        sw_log(SW_LOG_ERR, "plugin %s: wants ABI version %d; this siteward offers %d", ctx->name,
-               chosen, SW_PLUGIN_ABI_CURRENT);
+        if (chosen < 0)
+            sw_log(SW_LOG_ERR,
+                   "%s: key 'plugins[%d]': plugin %s (%s) supports none of the plugin ABI "
+                   "versions this siteward offers (%s)",
+                   ctx->cfg_path, ctx->index, ctx->name, ctx->path, offered);
+        else
+            sw_log(SW_LOG_ERR,
+                   "%s: key 'plugins[%d]': plugin %s (%s) was built for plugin ABI version %d; "
+                   "this siteward offers %s",
+                   ctx->cfg_path, ctx->index, ctx->name, ctx->path, chosen, offered);
         return SW_ECONFIG;
     }
     int rc = init(ctx, &sw__api, &ctx->userdata);

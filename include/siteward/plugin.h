@@ -51,7 +51,9 @@ enum sw_hook {
 typedef int (*sw_msg_cb)(void *userdata, sw_msg *msg);
 
 /* Incident hook: `incident` is the published JSON (no personal data), valid
- * only during the call. */
+ * only during the call. Its integers (level, events, escalation.level ...)
+ * are cJSON raw items, exact 64-bit text in valuestring (cJSON_IsRaw), not
+ * cJSON numbers; null where the contract says null. */
 typedef void (*sw_incident_cb)(void *userdata, const cJSON *incident);
 
 /* Plugin configuration is declared as a table; the host validates the
@@ -131,14 +133,14 @@ SW_PLUGIN_EXPORT int sw_plugin_init(sw_plugin_ctx *ctx, const sw_host_api *api, 
 SW_PLUGIN_EXPORT void sw_plugin_cleanup(void *userdata);
 
 /* Defines sw_plugin_version() for a plugin built for ABI version `v`: it
- * accepts the host's offer when `v` is among it. */
+ * answers `v` whatever the host offers, so that a host without `v` can say
+ * which version the plugin was built for when it refuses it. */
 #define SW_PLUGIN_VERSION(v)                                                                       \
     SW_PLUGIN_EXPORT int sw_plugin_version(int count, const int *versions)                         \
     {                                                                                              \
-        for (int i = 0; i < count; i++)                                                            \
-            if (versions[i] == (v))                                                                \
-                return (v);                                                                        \
-        return -1;                                                                                 \
+        (void)count;                                                                               \
+        (void)versions;                                                                            \
+        return (v);                                                                                \
     }
 
 #ifdef __cplusplus
