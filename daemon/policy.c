@@ -10,10 +10,10 @@
 #include "policy_expect.h"
 #include "topic.h"
 
-static const char *const sw__ops[] = {
-    "ack",        "plan_activated", "on_site",       "progress", "resolve",      "close",  "reopen",
-    "reclassify", "comment",        "callback_done", "verified", "satisfaction", "review",
-    "inspected",  NULL};
+static const char *const sw__ops[] = {"ack",     "plan_activated", "on_site",  "progress",
+                                      "resolve", "close",          "reopen",   "reclassify",
+                                      "comment", "callback_done",  "verified", "satisfaction",
+                                      "review",  "inspected",      NULL};
 
 int sw_op_known(const char *op)
 {

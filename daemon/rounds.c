@@ -14,7 +14,8 @@
  * timer fires, every item not seen opens one incident listing the missing
  * ones, and the next period starts with what "next" holds. A period under
  * way when the round was first armed ("partial") is not judged: check-ins
- * before siteward knew of the round cannot be known.
+ * before siteward knew of the round cannot be known. A round the policy
+ * drops loses its state when its timer next fires.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,29 +231,36 @@ static int sw__miss(sw_batch *b, const sw_round *r, const sw__rstate *st, int64_
     return sw_expect_open(b, r->site, r->cls, due_ms, by, NULL, detail, NULL);
 }
 
-/* "@patrol:SITE/ROUND" or "@inspect:SITE/ROUND" into its round. */
-static const sw_round *sw__round_of(const sw_batch *b, const char *tag)
+/* "@patrol:SITE/ROUND" or "@inspect:SITE/ROUND": its round, or NULL, and
+ * the state's key in `key` (*klen 0 for a tag of neither shape). */
+static const sw_round *sw__round_of(const sw_batch *b, const char *tag, char *key, size_t *klen)
 {
     char site[SW_SITE_MAX + 1], name[SW_OBL_NAME_MAX];
     const char *colon = strchr(tag, ':'), *slash = colon ? strchr(colon, '/') : NULL;
+    int patrol = !strncmp(tag, "@patrol:", 8);
+
+    *klen = 0;
     if (!slash || (size_t)(slash - colon - 1) > SW_SITE_MAX || strlen(slash + 1) >= sizeof name)
         return NULL;
     snprintf(site, sizeof site, "%.*s", (int)(slash - colon - 1), colon + 1);
     snprintf(name, sizeof name, "%s", slash + 1);
-    return sw_expect_round(b->e->policy,
-                           !strncmp(tag, "@patrol:", 8) ? SW_ROUND_PATROL : SW_ROUND_INSPECT, site,
-                           name);
+    *klen = (size_t)snprintf(key, SW__KEY_MAX, "R/%c/%s/%s", patrol ? 'P' : 'I', site, name);
+    return sw_expect_round(b->e->policy, patrol ? SW_ROUND_PATROL : SW_ROUND_INSPECT, site, name);
 }
 
 int sw_round_fire(sw_batch *b, const char *tag, int64_t due_ms, int64_t now)
 {
-    const sw_round *r = sw__round_of(b, tag);
+    char key[SW__KEY_MAX];
+    size_t klen;
+    const sw_round *r = sw__round_of(b, tag, key, &klen);
     sw__rstate st;
     int64_t nf, nt, t = sw_expect_sched(b, now);
     int rc;
 
-    if (!r) /* the policy no longer has it; its state goes when it returns */
-        return 0;
+    /* The policy no longer has the round: its state goes too, so that it
+     * starts afresh if it comes back. */
+    if (!r)
+        return klen ? sw_expect_del(b, key, klen) : 0;
     if ((rc = sw__load(b, r, &st)) == SW_ENOENT) {
         rc = sw__init(b, r, now, &st);
         sw__free(&st);
@@ -260,10 +268,11 @@ int sw_round_fire(sw_batch *b, const char *tag, int64_t due_ms, int64_t now)
     }
     if (rc)
         return rc;
-    /* A timer left from an earlier policy: the state's own is armed. */
+    /* Armed under another policy (a changed grace): arm the state's own. */
     if (sw__due(b, r, &st) != due_ms) {
+        rc = sw__arm(b, r, &st);
         sw__free(&st);
-        return 0;
+        return rc;
     }
     if (!st.partial && (rc = sw__miss(b, r, &st, due_ms))) {
         sw__free(&st);
@@ -306,8 +315,15 @@ int sw_round_schedule(sw_batch *b, int64_t now, int *armed)
                    r->site);
             continue;
         }
+        /* A round with a period under way has its timer; arming it again
+         * (the same key) costs nothing and heals one lost while a policy
+         * left the round out. */
         rc = sw__load(b, r, &st);
-        if (rc == SW_ENOENT && !(rc = sw__init(b, r, now, &st)))
+        if (rc == SW_ENOENT)
+            rc = sw__init(b, r, now, &st);
+        else if (!rc)
+            rc = sw__arm(b, r, &st);
+        if (!rc)
             (*armed)++;
         sw__free(&st);
     }

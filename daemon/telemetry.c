@@ -181,7 +181,8 @@ int sw_telemetry_fire(sw_batch *b, const char *tag, int64_t due_ms, int64_t now)
         return 0;
     if (!rule) /* the policy no longer has the rule */
         return sw_expect_del(b, key, klen);
+    /* Armed under another "for": arm the one this policy sets. */
     if (r.since + sw_expect_scaled(b, rule->for_ms) != due_ms)
-        return 0;
+        return sw_timer_arm(b, r.since + sw_expect_scaled(b, rule->for_ms), tag);
     return sw__open(b, rule, site, s2 + 1, key, klen, &r, due_ms);
 }
