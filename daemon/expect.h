@@ -67,10 +67,11 @@ int sw_round_event(sw_batch *b, const sw_msg *m);
 int sw_round_fire(sw_batch *b, const char *tag, int64_t due_ms, int64_t now);
 /* Arm every round that has no state yet; *armed: how many. */
 int sw_round_schedule(sw_batch *b, int64_t now, int *armed);
-/* Mark `item` checked in at schedule instant `t` in round `r`; *counted: it
- * fell in the period under way or the next. */
+/* Mark `item` checked in at real instant `t_real` (applied at `now_real`)
+ * in round `r`; *counted: it fell in the period under way or the next. A
+ * period whose timer is overdue is judged first. */
 int sw_round_checkin(sw_batch *b, const sw_round *r, const char *item, int64_t t_real,
-                     int *counted);
+                     int64_t now_real, int *counted);
 /* The period of round `r` containing local schedule time `local`, or for
  * patrol schedules with gaps the next one after it: [*from, *to). */
 void sw_patrol_slot(const sw_round *r, int64_t local, int64_t *from, int64_t *to);

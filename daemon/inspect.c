@@ -53,7 +53,7 @@ static int sw__listed(const sw_round *r, const char *item)
 /* Check `item` in at every inspection round of the site that lists it
  * (only `round` when given). *listed: how many rounds list it. */
 static int sw__checkin(sw_batch *b, const char *site, const char *round, const char *item,
-                       int64_t t, int *listed)
+                       int64_t t, int64_t now, int *listed)
 {
     const sw_expect_policy *x = b->e->policy->expect;
     int rc = 0, counted;
@@ -65,7 +65,7 @@ static int sw__checkin(sw_batch *b, const char *site, const char *round, const c
             (round && strcmp(r->name, round)) || !sw__listed(r, item))
             continue;
         (*listed)++;
-        rc = sw_round_checkin(b, r, item, t, &counted);
+        rc = sw_round_checkin(b, r, item, t, now, &counted);
     }
     return rc;
 }
@@ -88,12 +88,13 @@ int sw_inspect_event(sw_batch *b, const sw_msg *m)
         cJSON_ArrayForEach(it, eq)
         {
             if (!rc && sw__ok(cJSON_GetStringValue(it)))
-                rc = sw__checkin(b, m->site, round, it->valuestring, t, &listed);
+                rc = sw__checkin(b, m->site, round, it->valuestring, t, m->received_ms, &listed);
         }
         return rc;
     }
     return sw__checkin(b, m->site, round,
-                       sw__ok(cJSON_GetStringValue(eq)) ? eq->valuestring : m->device, t, &listed);
+                       sw__ok(cJSON_GetStringValue(eq)) ? eq->valuestring : m->device, t,
+                       m->received_ms, &listed);
 }
 
 int sw_inspect_command(sw_batch *b, const sw_msg *m, const char **code, char *why, size_t whylen)
@@ -138,7 +139,8 @@ int sw_inspect_command(sw_batch *b, const sw_msg *m, const char **code, char *wh
     }
     cJSON_ArrayForEach(it, eq)
     {
-        if ((rc = sw__checkin(b, m->site, round, it->valuestring, m->received_ms, &listed)))
+        if ((rc = sw__checkin(b, m->site, round, it->valuestring, m->received_ms, m->received_ms,
+                              &listed)))
             return rc;
     }
     return 0;

@@ -173,36 +173,6 @@ static int sw__has(const cJSON *arr, const char *item)
     return 0;
 }
 
-int sw_round_checkin(sw_batch *b, const sw_round *r, const char *item, int64_t t_real, int *counted)
-{
-    sw__rstate st;
-    int64_t t = sw_expect_sched(b, t_real), nf, nt;
-    cJSON *into = NULL;
-    int rc = sw__load(b, r, &st);
-
-    *counted = 0;
-    if (rc == SW_ENOENT)
-        rc = sw__init(b, r, t_real, &st);
-    if (rc) {
-        sw__free(&st);
-        return rc;
-    }
-    sw__period(b, r, st.to, &nf, &nt);
-    if (t >= st.from && t < st.to)
-        into = st.seen;
-    else if (t >= nf && t < nt)
-        into = st.next;
-    if (into) {
-        *counted = 1;
-        if (!sw__has(into, item)) {
-            cJSON_AddItemToArray(into, cJSON_CreateString(item));
-            rc = sw__save(b, r, &st);
-        }
-    }
-    sw__free(&st);
-    return rc;
-}
-
 static int sw__miss(sw_batch *b, const sw_round *r, const sw__rstate *st, int64_t due_ms)
 {
     cJSON *missing = cJSON_CreateArray(), *detail;
@@ -231,6 +201,83 @@ static int sw__miss(sw_batch *b, const sw_round *r, const sw__rstate *st, int64_
     return sw_expect_open(b, r->site, r->cls, due_ms, by, NULL, detail, NULL);
 }
 
+/* Judge the period of `st` (its timer was due at `due_ms`), then move `st`
+ * to the next period, save it and arm its timer. */
+static int sw__close(sw_batch *b, const sw_round *r, sw__rstate *st, int64_t due_ms, int64_t now)
+{
+    int64_t nf, nt, t = sw_expect_sched(b, now);
+    int rc;
+
+    if (!st->partial && (rc = sw__miss(b, r, st, due_ms)))
+        return rc;
+    sw__period(b, r, st->to, &nf, &nt);
+    cJSON_Delete(st->seen);
+    st->seen = st->next;
+    st->next = cJSON_CreateArray();
+    if (t >= nt + r->grace_ms) {
+        /* Down for a whole period or more: those periods cannot be judged;
+         * the one under way now is. */
+        sw_log(SW_LOG_WARNING, "round %s/%s: periods up to now passed while siteward was down",
+               r->site, r->name);
+        sw__period(b, r, t, &nf, &nt);
+        cJSON_Delete(st->seen);
+        st->seen = cJSON_CreateArray();
+    }
+    st->from = nf;
+    st->to = nt;
+    st->partial = 0;
+    if (!st->seen || !st->next)
+        return SW_ENOMEM;
+    if ((rc = sw__save(b, r, st)))
+        return rc;
+    return sw__arm(b, r, st);
+}
+
+int sw_round_checkin(sw_batch *b, const sw_round *r, const char *item, int64_t t_real,
+                     int64_t now_real, int *counted)
+{
+    sw__rstate st;
+    int64_t t = sw_expect_sched(b, t_real), nf, nt;
+    cJSON *into = NULL;
+    int rc = sw__load(b, r, &st);
+
+    *counted = 0;
+    if (rc == SW_ENOENT)
+        rc = sw__init(b, r, t_real, &st);
+    if (rc) {
+        sw__free(&st);
+        return rc;
+    }
+    sw__period(b, r, st.to, &nf, &nt);
+    if (t >= nt) {
+        /* Past the period after the one under way, so past the timer of
+         * the one under way too (grace is shorter than any period), which
+         * has not fired yet: siteward is catching up after being down.
+         * Judge it now, as the timer would, so that this check-in counts. */
+        char tag[SW_TIMER_TAG_MAX];
+        int64_t due = sw__due(b, r, &st);
+        sw__tag(r, tag);
+        if ((rc = sw_timer_cancel(b, due, tag)) || (rc = sw__close(b, r, &st, due, now_real))) {
+            sw__free(&st);
+            return rc;
+        }
+        sw__period(b, r, st.to, &nf, &nt);
+    }
+    if (t >= st.from && t < st.to)
+        into = st.seen;
+    else if (t >= nf && t < nt)
+        into = st.next;
+    if (into) {
+        *counted = 1;
+        if (!sw__has(into, item)) {
+            cJSON_AddItemToArray(into, cJSON_CreateString(item));
+            rc = sw__save(b, r, &st);
+        }
+    }
+    sw__free(&st);
+    return rc;
+}
+
 /* "@patrol:SITE/ROUND" or "@inspect:SITE/ROUND": its round, or NULL, and
  * the state's key in `key` (*klen 0 for a tag of neither shape). */
 static const sw_round *sw__round_of(const sw_batch *b, const char *tag, char *key, size_t *klen)
@@ -254,7 +301,6 @@ int sw_round_fire(sw_batch *b, const char *tag, int64_t due_ms, int64_t now)
     size_t klen;
     const sw_round *r = sw__round_of(b, tag, key, &klen);
     sw__rstate st;
-    int64_t nf, nt, t = sw_expect_sched(b, now);
     int rc;
 
     /* The policy no longer has the round: its state goes too, so that it
@@ -274,29 +320,7 @@ int sw_round_fire(sw_batch *b, const char *tag, int64_t due_ms, int64_t now)
         sw__free(&st);
         return rc;
     }
-    if (!st.partial && (rc = sw__miss(b, r, &st, due_ms))) {
-        sw__free(&st);
-        return rc;
-    }
-    sw__period(b, r, st.to, &nf, &nt);
-    cJSON_Delete(st.seen);
-    st.seen = st.next;
-    st.next = cJSON_CreateArray();
-    if (t >= nt + r->grace_ms) {
-        /* Down for a whole period or more: those periods cannot be judged;
-         * the one under way now is. */
-        sw_log(SW_LOG_WARNING, "round %s/%s: periods up to now passed while siteward was down",
-               r->site, r->name);
-        sw__period(b, r, t, &nf, &nt);
-        cJSON_Delete(st.seen);
-        st.seen = cJSON_CreateArray();
-    }
-    st.from = nf;
-    st.to = nt;
-    st.partial = 0;
-    rc = st.seen && st.next ? sw__save(b, r, &st) : SW_ENOMEM;
-    if (!rc)
-        rc = sw__arm(b, r, &st);
+    rc = sw__close(b, r, &st, due_ms, now);
     sw__free(&st);
     return rc;
 }
@@ -351,7 +375,8 @@ int sw_round_event(sw_batch *b, const sw_msg *m)
             continue;
         for (int j = 0; j < r->nitems; j++)
             if (!strcmp(r->items[j], point)) {
-                rc = sw_round_checkin(b, r, point, sw_expect_event_time(m), &counted);
+                rc = sw_round_checkin(b, r, point, sw_expect_event_time(m), m->received_ms,
+                                      &counted);
                 break;
             }
     }

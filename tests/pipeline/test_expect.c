@@ -284,6 +284,30 @@ static void test_slot_progress_survives_restart(void **state)
     assert_int_equal(incidents(h, "patrol_missed", v), 0);
 }
 
+static void test_checkins_after_downtime_count(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms("2026-11-20T08:00:00+08:00");
+    h_tick(h, t0);
+    h_restart(h);
+    /* Back at 12:30: check-ins are applied before the overdue 08:00 slot's
+     * timer has fired. The 08:00 slot is judged first, 10:00 passed while
+     * down and is not, and the check-ins count for 12:00. */
+    checkin(h, t0 + 270 * MIN, "garage-b1", NULL);
+    checkin(h, t0 + 271 * MIN, "playground", NULL);
+    checkin(h, t0 + 272 * MIN, "gate-n", NULL);
+    cJSON *v[64];
+    int n = incidents(h, "patrol_missed", v);
+    assert_int_equal(n, 1);
+    assert_string_equal(detail_str(v[0], "from"), "2026-11-20T08:00:00+08:00");
+    free_all(v, n);
+    assert_int_equal(timer(h, "@patrol:A/perimeter"), t0 + 6 * HOUR + 5 * MIN);
+    h_tick(h, t0 + 6 * HOUR + 5 * MIN);
+    n = incidents(h, "patrol_missed", v);
+    assert_int_equal(n, 1);
+    free_all(v, n);
+}
+
 static void inspect_event(harness *h, int64_t t, const char *data)
 {
     static int n;
@@ -594,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slot_missed_lists_missing_points, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_first_slot_is_not_judged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slot_progress_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkins_after_downtime_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inspection_rounds, setup_no_patrol, teardown),
         cmocka_unit_test_setup_teardown(test_inspected_rejects_bad_commands, setup_no_patrol,
                                         teardown),
