@@ -580,6 +580,24 @@ static int write_policy(const char *text, char *path, size_t len)
     return 0;
 }
 
+static void test_example_site_policy_loads(void **state)
+{
+    (void)state;
+    sw_policy p;
+    assert_int_equal(sw_policy_load(&p, SW_SOURCE_DIR "/config/policy/example-site.json"), 0);
+    const sw_round *r = sw_expect_round(&p, SW_ROUND_PATROL, "A", "key-areas");
+    assert_non_null(r);
+    assert_int_equal(r->nitems, 3);
+    assert_int_equal(r->nwindows, 2);
+    assert_int_equal(r->grace_ms, 5 * MIN);
+    r = sw_expect_round(&p, SW_ROUND_INSPECT, "A", "monthly-vendor");
+    assert_non_null(r);
+    assert_int_equal(r->period, SW_PERIOD_MONTH);
+    assert_int_equal(p.expect->ntele, 4);
+    assert_int_equal(sw_expect_silent_rule(&p, "heartbeat")->after_ms, HOUR);
+    sw_policy_free(&p);
+}
+
 static void test_bad_policy_is_named(void **state)
 {
     (void)state;
@@ -631,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_telemetry_hysteresis_and_clearing, setup_no_patrol,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pump_pressure_band, setup_no_patrol, teardown),
+        cmocka_unit_test(test_example_site_policy_loads),
         cmocka_unit_test(test_bad_policy_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
