@@ -42,6 +42,8 @@ typedef struct sw_batch {
 } sw_batch;
 
 int sw_batch_begin(sw_batch *b, sw_engine *e);
+/* The next incident id of `site` for the local day of `ms` (engine.c). */
+int sw_batch_new_id(sw_batch *b, const char *site, int64_t ms, int tz, char *out, size_t len);
 /* A new incident `id`, otherwise empty, owned by the batch; NULL on ENOMEM. */
 sw_dirty *sw_batch_dirty_new(sw_batch *b, const char *id);
 /* The incident `id`, from the batch or the store. SW_ENOENT if unknown. */

@@ -13,7 +13,10 @@
 #include "json.h"
 #include "command.h"
 #include "engine.h"
+#include "expect.h"
+#include "log.h"
 #include "obligations.h"
+#include "timers.h"
 
 _Static_assert(SW_OBL_NAME_MAX == 48, "SW_DEADLINE_KEY_MAX counts on it");
 
@@ -23,36 +26,79 @@ typedef struct sw__due {
     int64_t ms;
     char id[SW_ID_MAX + 1];
     char name[SW_OBL_NAME_MAX];
+    char tag[SW_TIMER_TAG_MAX]; /* a timer's "@word:..." (timers.h), else "" */
+    size_t taglen;              /* of `tag`, or of a bad key's bytes after the time */
+    int bad;                    /* a key of neither shape: dropped */
 } sw__due;
 
-/* The key: be64 time, then ID/NAME. */
-static int sw__key_parse(const MDB_val *k, sw__due *out)
+/* The key: be64 time, then ID/NAME or a timer's tag. */
+static void sw__key_parse(const MDB_val *k, sw__due *out)
 {
     const char *p = (const char *)k->mv_data + 8;
     size_t n = k->mv_size - 8, idlen;
     const char *slash;
 
-    if (k->mv_size <= 8 || !(slash = memchr(p, '/', n)))
-        return SW_EINVAL;
-    idlen = (size_t)(slash - p);
-    if (idlen > SW_ID_MAX || n - idlen - 1 >= SW_OBL_NAME_MAX)
-        return SW_EINVAL;
+    memset(out, 0, sizeof *out);
     out->ms = (int64_t)sw_be64_get(k->mv_data);
+    if (n && *p == '@' && n < SW_TIMER_TAG_MAX && !memchr(p, 0, n)) {
+        memcpy(out->tag, p, n);
+        out->taglen = n;
+        return;
+    }
+    if (!n || !(slash = memchr(p, '/', n)) || (idlen = (size_t)(slash - p)) > SW_ID_MAX ||
+        n - idlen - 1 >= SW_OBL_NAME_MAX) {
+        out->bad = 1;
+        out->taglen = n < SW_TIMER_TAG_MAX ? n : 0;
+        memcpy(out->tag, p, out->taglen);
+        return;
+    }
     memcpy(out->id, p, idlen);
-    out->id[idlen] = 0;
     memcpy(out->name, slash + 1, n - idlen - 1);
-    out->name[n - idlen - 1] = 0;
-    return 0;
 }
 
 /* Remove a key that no longer matches its incident, so it cannot fire
  * again and again. */
 static int sw__drop(sw_batch *b, const sw__due *due)
 {
-    unsigned char key[SW_DEADLINE_KEY_MAX];
-    size_t klen = sw_deadline_key(key, due->ms, due->id, due->name);
+    unsigned char key[8 + SW_TIMER_TAG_MAX];
+    size_t klen;
+    if (due->taglen) {
+        sw_be64_put(key, (uint64_t)due->ms);
+        memcpy(key + 8, due->tag, due->taglen);
+        klen = 8 + due->taglen;
+    } else {
+        klen = sw_deadline_key(key, due->ms, due->id, due->name);
+    }
     int rc = sw_store_del(b->e->store, b->txn, SW_DB_DEADLINES, key, klen);
     return rc == SW_ENOENT ? 0 : rc;
+}
+
+/*
+ * Timers that are not obligations (timers.h), by the word between '@' and
+ * ':'. Each handler lives in its own file; add a line here for a new one.
+ */
+static const struct {
+    const char *word;
+    sw_timer_fn fire;
+} sw__timers[] = {
+    {"patrol", sw_round_fire},
+    {"inspect", sw_round_fire},
+    {"silent", sw_silent_fire},
+    {"telemetry", sw_telemetry_fire},
+};
+
+static int sw__fire_timer(sw_batch *b, const sw__due *due, int64_t now)
+{
+    const char *colon = strchr(due->tag, ':');
+    size_t wlen = colon ? (size_t)(colon - due->tag - 1) : 0;
+    int rc = sw__drop(b, due);
+
+    for (size_t i = 0; !rc && wlen && i < sizeof sw__timers / sizeof *sw__timers; i++)
+        if (strlen(sw__timers[i].word) == wlen && !memcmp(sw__timers[i].word, due->tag + 1, wlen))
+            return sw__timers[i].fire(b, due->tag, due->ms, now);
+    if (!rc)
+        sw_log(SW_LOG_WARNING, "deadlines: timer %.80s has no handler; dropped", due->tag);
+    return rc;
 }
 
 /* One deadline: the obligation is missed (the first time) and escalated. */
@@ -63,6 +109,15 @@ static int sw__fire(sw_batch *b, const sw__due *due, int64_t now)
     int rc, step;
     const char *role;
 
+    if (due->bad) {
+        sw_log(SW_LOG_WARNING,
+               "deadlines: a key of %zu bytes is neither an obligation nor a "
+               "timer; dropped",
+               8 + due->taglen);
+        return sw__drop(b, due);
+    }
+    if (due->tag[0])
+        return sw__fire_timer(b, due, now);
     if ((rc = sw_batch_load(b, due->id, &d)) == SW_ENOENT)
         return sw__drop(b, due);
     if (rc)
@@ -119,8 +174,8 @@ static int sw__collect(sw_batch *b, int64_t now, sw__due **out, int *n)
             }
             due = grown;
         }
-        if (!sw__key_parse(&k, &due[*n]))
-            (*n)++;
+        sw__key_parse(&k, &due[*n]);
+        (*n)++;
     }
     mdb_cursor_close(cur);
     *out = due;
@@ -132,20 +187,26 @@ int sw_engine_tick(sw_engine *e, int64_t now, int64_t *next)
     for (int attempt = 0;; attempt++) {
         sw_batch b;
         sw__due *due = NULL;
-        int n = 0, rc = sw_batch_begin(&b, e);
+        int n = 0, armed = 0, rc = sw_batch_begin(&b, e);
 
+        /* The first tick arms the rounds that have no period under way yet
+         * (a new policy, a new store). */
+        if (!rc && !e->rounds_armed)
+            rc = sw_round_schedule(&b, now, &armed);
         if (!rc)
             rc = sw__collect(&b, now, &due, &n);
         for (int i = 0; !rc && i < n; i++)
             rc = sw__fire(&b, &due[i], now);
         free(due);
-        if (!rc && n)
+        if (!rc && (n || armed))
             rc = sw_batch_commit(&b, e->applied_seq);
-        if (!rc && n)
+        if (!rc && (n || armed))
             sw_batch_publish(&b);
         sw_batch_end(&b);
-        if (!rc)
+        if (!rc) {
+            e->rounds_armed = 1;
             return sw_engine_next_deadline(e, next);
+        }
         if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(e->store))
             return rc;
     }

@@ -8,6 +8,7 @@
 
 #include "batch.h"
 #include "command.h"
+#include "expect.h"
 #include "log.h"
 #include "obligations.h"
 #include "timeutil.h"
@@ -42,7 +43,7 @@ static int64_t sw__first_alarm(const sw_msg *m)
     return (skew >= 0 && skew <= 10 * 60000) ? m->ts_ms : m->received_ms;
 }
 
-static int sw__new_id(sw_batch *b, const char *site, int64_t ms, int tz, char *out, size_t len)
+int sw_batch_new_id(sw_batch *b, const char *site, int64_t ms, int tz, char *out, size_t len)
 {
     char key[96], date[16];
     int64_t local = ms + (int64_t)tz * 1000;
@@ -91,7 +92,7 @@ static int sw__open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const 
     char id[SW_ID_MAX + 1];
     int rc, uncovered = 0;
 
-    if ((rc = sw__new_id(b, m->site, sw__first_alarm(m), site->tz_offset_s, id, sizeof id)))
+    if ((rc = sw_batch_new_id(b, m->site, sw__first_alarm(m), site->tz_offset_s, id, sizeof id)))
         return rc;
     if (!(d = sw_batch_dirty_new(b, id)))
         return SW_ENOMEM;
@@ -225,6 +226,9 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return sw_msg_reject(m, "unknown_class", "class \"%s\" is not in the policy", m->cls);
     if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
         return rc;
+    /* Patrol and inspection check-ins, silent devices, thresholds. */
+    if ((rc = sw_expect_event(b, m)))
+        return rc;
     if (!cls->incident) {
         if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
             return rc;
@@ -309,6 +313,14 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     if (!sw_op_known(m->op)) {
         code = "unknown_op";
         snprintf(why, sizeof why, "op \"%s\" is not one of the contract's ops", m->op);
+    } else if (sw_expect_op(m->op)) {
+        /* An op of expected events ("inspected") names no incident; it is
+         * kept in the records. */
+        if ((rc = sw_expect_command(b, m, &code, why, sizeof why)) < 0)
+            return rc;
+        snprintf(m->cls, sizeof m->cls, "inspection");
+        if (!code && (rc = sw__record(b, m, in->seq)))
+            return rc;
     } else if (!m->incident_id) {
         code = "bad_command";
         snprintf(why, sizeof why, "\"incident\" is required");
@@ -326,7 +338,7 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         b->stats.rejected++;
         return sw_batch_reply(b, m, in, d, 0, code, why);
     }
-    if ((rc = sw__dedup_put(b, m, d->inc.id)))
+    if ((rc = sw__dedup_put(b, m, d ? d->inc.id : "")))
         return rc;
     b->stats.accepted++;
     return sw_batch_reply(b, m, in, d, 0, NULL, NULL);

@@ -45,6 +45,7 @@ typedef struct sw_engine {
     sw_stats stats;
     uint64_t applied_seq;           /* last inbox sequence applied */
     char purge_from[SW_ID_MAX + 1]; /* where the next retention step starts */
+    int rounds_armed;               /* the first tick armed the expected rounds */
 } sw_engine;
 
 /* Read the applied mark from the store. The engine borrows every pointer. */
@@ -60,7 +61,10 @@ int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n);
  * pending obligation becomes missed and escalates along its chain, a missed
  * one escalates further. Then set *next to the earliest deadline left (0:
  * none). A deadline that passed while siteward was down fires at once and
- * says how late. Returns 0 or a negative code (then nothing was applied). */
+ * says how late. Timers that are not obligations (timers.h) go to their
+ * handlers; the first tick also arms the rounds of expected events that
+ * have none under way. Returns 0 or a negative code (then nothing was
+ * applied). */
 int sw_engine_tick(sw_engine *e, int64_t now, int64_t *next);
 /* The earliest deadline in the store, or 0 when there is none. */
 int sw_engine_next_deadline(sw_engine *e, int64_t *next);

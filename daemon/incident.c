@@ -35,7 +35,8 @@ void sw_incident_free(sw_incident *inc)
 {
     cJSON_Delete(inc->location);
     cJSON_Delete(inc->sources);
-    inc->location = inc->sources = NULL;
+    cJSON_Delete(inc->detail);
+    inc->location = inc->sources = inc->detail = NULL;
 }
 
 void sw_incident_add_source(sw_incident *inc, const char *src)
@@ -73,6 +74,8 @@ char *sw_incident_encode(const sw_incident *inc)
         cJSON_AddItemToObject(o, "location", cJSON_Duplicate(inc->location, 1));
     if (inc->sources)
         cJSON_AddItemToObject(o, "sources", cJSON_Duplicate(inc->sources, 1));
+    if (inc->detail)
+        cJSON_AddItemToObject(o, "detail", cJSON_Duplicate(inc->detail, 1));
     sw_json_add_int(o, "events", inc->events);
     arr = cJSON_AddArrayToObject(o, "obligations");
     for (int i = 0; i < inc->nobl; i++) {
@@ -130,6 +133,7 @@ int sw_incident_decode(const char *buf, size_t len, sw_incident *inc)
     inc->last_event_ms = sw__num(o, "last_event");
     inc->location = cJSON_DetachItemFromObjectCaseSensitive(o, "location");
     inc->sources = cJSON_DetachItemFromObjectCaseSensitive(o, "sources");
+    inc->detail = cJSON_DetachItemFromObjectCaseSensitive(o, "detail");
     inc->events = (int)sw__num(o, "events");
     arr = cJSON_GetObjectItemCaseSensitive(o, "obligations");
     cJSON_ArrayForEach(it, arr)
@@ -207,6 +211,8 @@ cJSON *sw_incident_public(const sw_incident *inc, int tz)
     sw_json_add_int(o, "events", inc->events);
     cJSON_AddItemToObject(o, "sources",
                           inc->sources ? cJSON_Duplicate(inc->sources, 1) : cJSON_CreateArray());
+    if (inc->detail)
+        cJSON_AddItemToObject(o, "detail", cJSON_Duplicate(inc->detail, 1));
     arr = cJSON_AddArrayToObject(o, "obligations");
     for (int i = 0; i < inc->nobl; i++) {
         const sw_obligation *ob = &inc->obl[i];

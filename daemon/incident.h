@@ -52,6 +52,7 @@ typedef struct sw_incident {
     int64_t last_event_ms;
     cJSON *location; /* owned object or NULL */
     cJSON *sources;  /* owned array of "source/device" or "report/user" */
+    cJSON *detail;   /* owned object or NULL: what an expected-event rule found (expect.h) */
     int events;
     sw_obligation obl[SW_OBL_MAX];
     int nobl;

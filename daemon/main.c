@@ -444,6 +444,8 @@ int main(int argc, char **argv)
     /* State whose publication a crash may have cut off goes out again. */
     sw_engine_republish(&d->engine);
     sw__drain(d);
+    /* The first tick runs at once: it arms the rounds of expected events. */
+    uv_timer_start(&d->deadline_timer, sw__deadline_cb, 0, 0);
 
     uv_timer_start(&d->stats_timer, sw__stats_cb, (uint64_t)d->cfg.stats_interval_ms,
                    (uint64_t)d->cfg.stats_interval_ms);

@@ -7,11 +7,13 @@
 
 #include "jsonfile.h"
 #include "log.h"
+#include "policy_expect.h"
 #include "topic.h"
 
-static const char *const sw__ops[] = {
-    "ack",        "plan_activated", "on_site",       "progress", "resolve",      "close",  "reopen",
-    "reclassify", "comment",        "callback_done", "verified", "satisfaction", "review", NULL};
+static const char *const sw__ops[] = {"ack",     "plan_activated", "on_site",  "progress",
+                                      "resolve", "close",          "reopen",   "reclassify",
+                                      "comment", "callback_done",  "verified", "satisfaction",
+                                      "review",  "inspected",      NULL};
 
 int sw_op_known(const char *op)
 {
@@ -387,6 +389,10 @@ int sw_policy_load(sw_policy *p, const char *path)
             return SW_ECONFIG;
         }
     }
+    if (sw_expect_policy_parse(path, p)) {
+        sw_policy_free(p);
+        return SW_ECONFIG;
+    }
     return 0;
 }
 
@@ -398,6 +404,7 @@ void sw_policy_free(sw_policy *p)
     for (int i = 0; i < p->nchains; i++)
         free(p->chains[i].steps);
     free(p->chains);
+    sw_expect_policy_free(p);
     cJSON_Delete(p->root);
     p->chains = NULL;
     p->nchains = 0;

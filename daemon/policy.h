@@ -60,6 +60,8 @@ typedef struct sw_class {
     int nnotify;
 } sw_class;
 
+struct sw_expect_policy;
+
 typedef struct sw_policy {
     char path[PATH_MAX];
     char name[64];
@@ -71,6 +73,7 @@ typedef struct sw_policy {
     int quiet_from_min, quiet_to_min; /* local minutes of day; -1: none */
     int64_t keep_ms;         /* closed incidents are kept this long after their last change */
     int64_t review_grace_ms; /* ...and an unsubmitted review this long past its due time */
+    struct sw_expect_policy *expect; /* expected events (policy_expect.h); owned */
 } sw_policy;
 
 /* Load and validate; errors are logged naming file and key (SW_ECONFIG). */

@@ -8,8 +8,9 @@
 #include "log.h"
 #include "siteward/types.h"
 
-static const char *const sw__db_names[SW_DB_COUNT] = {
-    "incidents", "open", "deadlines", "timeline", "dedup", "corr", "personal", "records", "meta"};
+static const char *const sw__db_names[SW_DB_COUNT] = {"incidents", "open",  "deadlines", "timeline",
+                                                      "dedup",     "corr",  "personal",  "records",
+                                                      "meta",      "expect"};
 
 #define SW__MAP_INITIAL ((size_t)1 << 30)
 

@@ -17,6 +17,11 @@
  *   records    SITE/be64(ms)/be64(inbox seq) -> JSON of events that open no incident
  *   meta       "inbox_applied"             -> be64 last inbox sequence applied
  *              "seq/SITE/YYYYMMDD"         -> be32 last incident number of that day
+ *   expect     R/KIND/SITE/ROUND          -> round state JSON (rounds.c)
+ *              S/SITE/SOURCE/DEVICE        -> silent-device record (silent.c)
+ *              T/SITE/RULE/SOURCE/DEVICE   -> telemetry rule state (telemetry.c)
+ *   deadlines also holds timers that are not obligations: be64(due_ms) "@WORD:..."
+ *   (timers.h).
  *
  * Lifetimes: values returned by reads point into the map and are valid until
  * the end of the transaction they were read in.
@@ -41,6 +46,7 @@ enum sw_db {
     SW_DB_PERSONAL,
     SW_DB_RECORDS,
     SW_DB_META,
+    SW_DB_EXPECT,
     SW_DB_COUNT
 };
 
