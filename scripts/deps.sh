@@ -4,7 +4,7 @@
 # reports what is missing.
 set -eu
 PKGS="build-essential cmake pkg-config libpaho-mqtt-dev libuv1-dev liblmdb-dev lmdb-utils
-libcjson-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
+libcjson-dev libcmocka-dev libmicrohttpd-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
 groff-base bc"
 missing=""
 for p in $PKGS; do
