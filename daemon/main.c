@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,10 +235,19 @@ static void sw__on_signal(uv_signal_t *s, int signum)
     sw_mqtt_stop(&d->mqtt);
 }
 
+/* Stored by the receive thread and not yet applied by the loop. */
+static uint64_t sw__backlog(sw_daemon *d)
+{
+    pthread_mutex_lock(&d->inbox.lock);
+    uint64_t last = d->inbox.next_seq - 1;
+    pthread_mutex_unlock(&d->inbox.lock);
+    return last > d->engine.applied_seq ? last - d->engine.applied_seq : 0;
+}
+
 static void sw__stats_cb(uv_timer_t *t)
 {
     sw_daemon *d = t->data;
-    char *json = sw_engine_stats_json(&d->engine, sw_inbox_count(&d->inbox));
+    char *json = sw_engine_stats_json(&d->engine, sw__backlog(d));
     if (json) {
         sw_mqtt_publish(&d->mqtt, d->stats_topic, json, strlen(json), 0, NULL, 0);
         free(json);
@@ -401,7 +411,7 @@ static char *sw__metrics_render(void *ctx, size_t *len)
         .reloads_refused = d->reloads_refused,
         .map_used = sw_store_used(&d->store),
         .map_size = d->store.mapsize,
-        .inbox_backlog = sw_inbox_count(&d->inbox),
+        .inbox_backlog = sw__backlog(d),
     };
     MDB_txn *txn;
     if (!sw_store_begin(&d->store, 0, &txn)) {

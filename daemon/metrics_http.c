@@ -143,10 +143,10 @@ int sw_metrics_http_start(sw_metrics_http *h, uv_loop_t *loop, const char *liste
         return SW_ECONFIG;
     }
     errno = 0;
-    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, sw__handle, h, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                              MHD_OPTION_EXTERNAL_LOGGER, sw__mhd_log, NULL, MHD_OPTION_END);
+    h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, sw__handle, h, MHD_OPTION_EXTERNAL_LOGGER,
+                              sw__mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!h->mhd) {
         sw_log(SW_LOG_ERR, "%s: key 'metrics.listen': cannot listen on %s%s%s", cfg_path, listen,
                errno ? ": " : "", errno ? strerror(errno) : "");
