@@ -61,7 +61,6 @@ typedef struct sw_daemon {
     sw_config_overrides ov;
     sw_metrics *metrics;
     sw_metrics_http http;
-    uint64_t reloads, reloads_refused;
     sw_store store;
     sw_inbox inbox;
     sw_engine engine;
@@ -407,8 +406,6 @@ static char *sw__metrics_render(void *ctx, size_t *len)
         .escalations = s->escalations,
         .purged = s->purged,
         .calendar_uncovered = s->calendar_uncovered,
-        .reloads = d->reloads,
-        .reloads_refused = d->reloads_refused,
         .map_used = sw_store_used(&d->store),
         .map_size = d->store.mapsize,
         .inbox_backlog = sw__backlog(d),
@@ -503,7 +500,7 @@ static void sw__reload(sw_daemon *d)
             sw_config_free(cfg);
         free(pol);
         free(cfg);
-        d->reloads_refused++;
+        sw_metrics_reloaded(d->metrics, 0);
         sw_log(SW_LOG_ERR,
                "reload refused: %s has an error (logged above); the configuration, policy %s "
                "and plugins in force are unchanged",
@@ -537,7 +534,7 @@ static void sw__reload(sw_daemon *d)
     if (sw_engine_reapply(&d->engine, &changed))
         changed = -1;
     sw__rearm(d);
-    d->reloads++;
+    sw_metrics_reloaded(d->metrics, 1);
     sw_log(SW_LOG_NOTICE,
            "reloaded: policy %s (%s); %d setting(s) need a restart; %d open incident(s) given "
            "the new limits",
@@ -579,6 +576,9 @@ int main(int argc, char **argv)
     if ((rc = sw__parse_args(argc, argv, &d->config_path, &d->ov)))
         return rc;
     signal(SIGPIPE, SIG_IGN);
+    /* Until the loop handles it, a reload request must not end the process
+     * (the configuration is being read anyway). */
+    signal(SIGHUP, SIG_IGN);
     d->cfg = &d->boot_cfg;
     if (!(d->policy = calloc(1, sizeof *d->policy)) || !(d->metrics = sw_metrics_new())) {
         sw_log(SW_LOG_ERR, "out of memory");

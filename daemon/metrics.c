@@ -31,6 +31,7 @@ struct sw_metrics {
     sw__family open;     /* a: site, b: level */
     sw__family outcomes; /* a: class, b: on_time|missed */
     int64_t pending;
+    uint64_t reloads, reloads_refused;
     uint64_t lat_buckets[SW_METRICS_BUCKETS + 1]; /* the last is +Inf */
     uint64_t lat_count;
     uint64_t lat_sum_ms;
@@ -140,6 +141,14 @@ void sw_metrics_outcome(sw_metrics *m, const char *cls, int on_time)
     sw__series *s = sw__get(&m->outcomes, cls, on_time ? "on_time" : "missed");
     if (s)
         s->value++;
+}
+
+void sw_metrics_reloaded(sw_metrics *m, int ok)
+{
+    if (ok)
+        m->reloads++;
+    else
+        m->reloads_refused++;
 }
 
 void sw_metrics_latency(sw_metrics *m, int64_t ms)
@@ -287,10 +296,10 @@ char *sw_metrics_render(const sw_metrics *m, const sw_metrics_now *now, size_t *
     sw__scalar(&b, "siteward_inbox_backlog", "gauge",
                "Messages stored in the inbox and not yet applied.", now->inbox_backlog);
     sw__scalar(&b, "siteward_reloads_total", "counter",
-               "Configuration reloads (SIGHUP) that took effect.", now->reloads);
+               "Configuration reloads (SIGHUP) that took effect.", m->reloads);
     sw__scalar(&b, "siteward_reloads_refused_total", "counter",
                "Configuration reloads refused for an error; the old configuration stayed.",
-               now->reloads_refused);
+               m->reloads_refused);
 
     sw__head(&b, h, "histogram", "Time from a message's receipt to its batch being applied.");
     uint64_t cum = 0;
@@ -336,6 +345,8 @@ void sw_metrics_json(const sw_metrics *m, cJSON *o)
             sw_json_add_int(strcmp((*s)->b, "missed") ? on : missed, (*s)->a, (*s)->value);
     }
     free(v);
+    sw_json_add_int(o, "reloads", (int64_t)m->reloads);
+    sw_json_add_int(o, "reloads_refused", (int64_t)m->reloads_refused);
     sw_json_add_int(o, "latency_count", (int64_t)m->lat_count);
     sw_json_add_int(o, "latency_sum_ms", (int64_t)m->lat_sum_ms);
 }

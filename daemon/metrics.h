@@ -31,7 +31,6 @@ extern const int64_t sw_metrics_bucket_ms[SW_METRICS_BUCKETS];
 /* Figures read when rendering. */
 typedef struct sw_metrics_now {
     uint64_t received, accepted, duplicates, opened, escalations, purged, calendar_uncovered;
-    uint64_t reloads, reloads_refused;
     uint64_t timers_armed; /* deadlines in the store: pending or still escalating */
     uint64_t map_used, map_size;
     uint64_t inbox_backlog;
@@ -50,6 +49,8 @@ void sw_metrics_open(sw_metrics *m, const char *site, int level, int64_t delta);
 void sw_metrics_pending(sw_metrics *m, int64_t delta);
 /* An obligation of class `cls` ended: met before its due time, or missed. */
 void sw_metrics_outcome(sw_metrics *m, const char *cls, int on_time);
+/* A reload (SIGHUP) took effect, or was refused. */
+void sw_metrics_reloaded(sw_metrics *m, int ok);
 /* One message applied `ms` after it was received. */
 void sw_metrics_latency(sw_metrics *m, int64_t ms);
 /* Forget the open-incident and pending gauges (before counting them again
