@@ -492,6 +492,8 @@ int sw_batch_commit(sw_batch *b, uint64_t last_seq)
         if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key, klen, "", 0)))
             return rc;
     }
+    if ((rc = sw_gauges_commit(b)))
+        return rc;
     sw_be64_put(be, last_seq);
     if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, "inbox_applied", 13, be, 8)))
         return rc;
@@ -538,7 +540,7 @@ void sw_batch_publish(sw_batch *b)
     if (e->metrics) {
         for (int i = 0; i < b->nrejected; i++)
             sw_metrics_rejected(e->metrics, b->rejected[i].code, b->rejected[i].n);
-        sw_gauges_batch(e->metrics, b);
+        sw_gauges_publish(e->metrics, b);
     }
     if (b->last_seq)
         e->applied_seq = b->last_seq;
@@ -554,6 +556,7 @@ void sw_batch_end(sw_batch *b)
         free(b->dirty[i]);
     }
     free(b->dirty);
+    sw_gauges_free(b->gauges);
     for (sw_out *o = b->out, *n; o; o = n) {
         n = o->next;
         free(o->topic);

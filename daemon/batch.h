@@ -44,6 +44,7 @@ typedef struct sw_batch {
         uint32_t n;
     } rejected[16]; /* by reason, for the metrics; the last slot takes the overflow */
     int nrejected;
+    struct sw_gauge_delta *gauges; /* gauges.h: what it changed in the counts */
     uint64_t last_seq;
 } sw_batch;
 

@@ -615,8 +615,8 @@ int main(int argc, char **argv)
         goto out;
     }
     d->trimmed_seq = d->engine.applied_seq;
-    /* Counted before the first batch, then kept by each batch's changes. */
-    if (!sw_gauges_scan(d->metrics, &d->store))
+    /* Read before the first batch, then changed by each batch. */
+    if (!sw_gauges_load(d->metrics, &d->store))
         d->engine.metrics = d->metrics;
     if (d->cfg->metrics_listen[0] &&
         sw_metrics_http_start(&d->http, d->loop, d->cfg->metrics_listen, d->cfg->path,
