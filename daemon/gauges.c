@@ -299,6 +299,26 @@ static int sw__count_closed(sw_store *st, MDB_txn *txn, const MDB_val *k, sw__co
     return rc;
 }
 
+/* Remove every kept count (a store that kept some without the marker). */
+static int sw__forget(sw_store *st, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int r;
+    if (mdb_cursor_open(txn, st->dbi[SW_DB_META], &cur))
+        return SW_ESTORE;
+    do {
+        k.mv_size = 2;
+        k.mv_data = "g/";
+        r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (r || k.mv_size < 2 || memcmp(k.mv_data, "g/", 2))
+            break;
+        r = mdb_cursor_del(cur, 0);
+    } while (!r);
+    mdb_cursor_close(cur);
+    return r && r != MDB_NOTFOUND ? SW_ESTORE : 0;
+}
+
 /* The first count, written with the marker in one transaction. */
 static int sw__count_all(sw_store *st)
 {
@@ -306,6 +326,8 @@ static int sw__count_all(sw_store *st)
         sw__count c = {calloc(1, sizeof *c.g), {0}};
         MDB_txn *txn = NULL;
         int rc = c.g ? sw_store_begin(st, 1, &txn) : SW_ENOMEM;
+        if (!rc)
+            rc = sw__forget(st, txn);
         if (!rc)
             rc = sw__walk(st, txn, SW_DB_OPEN, sw__count_open, &c);
         if (!rc)
