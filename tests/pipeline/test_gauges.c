@@ -271,12 +271,44 @@ static void test_reload_reaches_open_incidents_only_when_asked(void **state)
     assert_int_equal(changed, 0); /* nothing left to change */
 }
 
+/* More open incidents than one step takes: every one is reached once. */
+static void test_reapply_in_steps(void **state)
+{
+    harness *h = *state;
+    char path[300], topic[96], payload[160];
+    int64_t t0 = h_ms(T0);
+    int changed = -1, n = 600;
+    snprintf(path, sizeof path, "%s/policy.json", h->dir);
+
+    for (int i = 0; i < n; i++) {
+        snprintf(topic, sizeof topic, "siteward/%s/event/sensor/d%d", i % 2 ? "A" : "B", i);
+        snprintf(payload, sizeof payload,
+                 "{\"type\":\"smoke\",\"id\":\"e%d\",\"location\":{\"building\":\"b%d\"}}", i, i);
+        h_send(h, t0, topic, payload);
+    }
+    fire_policy(path, "30m", 1);
+    swap_policy(h, path);
+    int since = h->npubs, a = 0;
+    assert_int_equal(sw_engine_reapply(&h->engine, &changed), 0);
+    assert_int_equal(changed, n);
+    assert_int_equal(h->npubs - since, n); /* each incident published once */
+    for (int i = since; i < h->npubs; i++) {
+        cJSON *inc = cJSON_Parse(h->pubs[i].payload);
+        a += !strncmp(h->pubs[i].topic, "siteward/A/incident/", 20);
+        assert_int_equal(h_ms(h_str(h_obligation(inc, "plan_activated"), "due")), t0 + 30 * MIN);
+        cJSON_Delete(inc);
+    }
+    assert_int_equal(a, n / 2);
+    assert_int_equal(h_tick(h, t0 + 6 * MIN), t0 + 10 * MIN); /* manager_on_site is next */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_kept_gauges_match_the_store, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_reload_reaches_open_incidents_only_when_asked, h_setup,
                                         h_teardown),
+        cmocka_unit_test_setup_teardown(test_reapply_in_steps, h_setup, h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
