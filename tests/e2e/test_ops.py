@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import time
 import unittest
 import urllib.error
@@ -230,6 +231,62 @@ class Reload(E2E):
         self.assertTrue(self.daemon.running())
         s = self.last_stats()
         self.assertEqual(s["accepted"], 1)
+
+
+class Notify(E2E):
+    """The sd_notify protocol on a fake NOTIFY_SOCKET: READY=1 at start,
+    RELOADING=1 with MONOTONIC_USEC then READY=1 for each SIGHUP, refused
+    or not."""
+
+    def setUp(self):
+        self.sock_dir = make_tmp()
+        self.addCleanup(remove_tmp, self.sock_dir)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(self.sock.close)
+        path = os.path.join(self.sock_dir, "notify")
+        self.sock.bind(path)
+        self.sock.setblocking(False)
+        self.got = []
+        saved = os.environ.get("NOTIFY_SOCKET")
+        self.addCleanup(lambda: os.environ.pop("NOTIFY_SOCKET", None) if saved is None
+                        else os.environ.__setitem__("NOTIFY_SOCKET", saved))
+        os.environ["NOTIFY_SOCKET"] = path
+        super().setUp()
+
+    def next_message(self, timeout=15):
+        def one():
+            try:
+                self.got.append(self.sock.recv(4096).decode())
+                return self.got[-1]
+            except BlockingIOError:
+                return None
+        return wait_until(one, timeout, "a notification from siteward")
+
+    def until(self, prefix):
+        while True:
+            msg = self.next_message()
+            if msg.startswith(prefix):
+                return msg
+
+    def test_reload_notifications(self):
+        # mosquitto, started with the same environment, says READY=1 too.
+        self.assertEqual(self.until("READY=1\nSTATUS=subscribed").splitlines()[0], "READY=1")
+        for broken in (False, True):
+            if broken:
+                with open(self.daemon.config, "a") as f:
+                    f.write("}")
+            before = time.monotonic_ns() // 1000
+            os.kill(self.daemon.proc.pid, signal.SIGHUP)
+            reloading = self.next_message().splitlines()
+            after = time.monotonic_ns() // 1000
+            self.assertEqual(reloading[0], "RELOADING=1", self.got)
+            key, usec = reloading[1].split("=")
+            self.assertEqual(key, "MONOTONIC_USEC")
+            self.assertTrue(before <= int(usec) <= after, (before, usec, after))
+            ready = self.next_message().splitlines()
+            self.assertEqual(ready[0], "READY=1")
+            self.assertIn("refused" if broken else "reloaded", ready[1])
+        self.assertTrue(self.daemon.running())
 
 
 class Journal(E2E):
