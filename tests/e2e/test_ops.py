@@ -2,7 +2,8 @@
 what was published; SIGHUP reloads the configuration and the policy
 without dropping the broker connection or a pending deadline (new
 incidents get the new limits, open ones keep theirs unless the policy says
-"apply_to_open"), and refuses a broken configuration, keeping the old one;
+"apply_to_open"), and refuses a broken configuration, keeping the old one,
+telling systemd RELOADING=1 (with MONOTONIC_USEC) and READY=1 either way;
 under systemd (JOURNAL_STREAM naming our stderr) log lines carry <N>
 priority prefixes and no timestamps."""
 
