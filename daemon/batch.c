@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gauges.h"
 #include "log.h"
 #include "obligations.h"
 #include "timeutil.h"
@@ -112,6 +113,7 @@ int sw_batch_load(sw_batch *b, const char *id, sw_dirty **out)
     memcpy(d->orig, d->inc.obl, sizeof d->orig);
     d->norig = d->inc.nobl;
     d->orig_state = d->inc.state;
+    d->orig_level = d->inc.level;
     sw__dirty_index(b, d);
     *out = d;
     return 0;
@@ -362,6 +364,21 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
         payload, 0, NULL, 0);
 }
 
+void sw_batch_rejected(sw_batch *b, const char *code)
+{
+    int i = 0;
+    b->stats.rejected++;
+    while (i < b->nrejected && strcmp(b->rejected[i].code, code))
+        i++;
+    if (i == b->nrejected) {
+        if (b->nrejected == (int)(sizeof b->rejected / sizeof *b->rejected))
+            i--;
+        else
+            snprintf(b->rejected[b->nrejected++].code, SW_CODE_MAX, "%s", code);
+    }
+    b->rejected[i].n++;
+}
+
 void sw_batch_calendar_uncovered(sw_batch *b, const sw_site_conf *site)
 {
     if (!b->stats.calendar_uncovered)
@@ -475,6 +492,8 @@ int sw_batch_commit(sw_batch *b, uint64_t last_seq)
         if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key, klen, "", 0)))
             return rc;
     }
+    if ((rc = sw_gauges_commit(b)))
+        return rc;
     sw_be64_put(be, last_seq);
     if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, "inbox_applied", 13, be, 8)))
         return rc;
@@ -518,6 +537,11 @@ void sw_batch_publish(sw_batch *b)
     e->stats.escalations += b->stats.escalations;
     e->stats.calendar_uncovered += b->stats.calendar_uncovered;
     e->stats.batches++;
+    if (e->metrics) {
+        for (int i = 0; i < b->nrejected; i++)
+            sw_metrics_rejected(e->metrics, b->rejected[i].code, b->rejected[i].n);
+        sw_gauges_publish(e->metrics, b);
+    }
     if (b->last_seq)
         e->applied_seq = b->last_seq;
 }
@@ -532,6 +556,7 @@ void sw_batch_end(sw_batch *b)
         free(b->dirty[i]);
     }
     free(b->dirty);
+    sw_gauges_free(b->gauges);
     for (sw_out *o = b->out, *n; o; o = n) {
         n = o->next;
         free(o->topic);

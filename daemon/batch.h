@@ -19,6 +19,7 @@ typedef struct sw_dirty {
     sw_obligation orig[SW_OBL_MAX]; /* as loaded, to update the deadline index */
     int norig;
     enum sw_state orig_state;
+    int orig_level;
     int created;
     int changed;
     cJSON *public; /* rendered at commit */
@@ -38,6 +39,12 @@ typedef struct sw_batch {
     sw_out *out, **out_tail;
     sw_reply *replies, **replies_tail;
     sw_stats stats; /* added to the engine's once committed */
+    struct {
+        char code[SW_CODE_MAX];
+        uint32_t n;
+    } rejected[16]; /* by reason, for the metrics; the last slot takes the overflow */
+    int nrejected;
+    struct sw_gauge_delta *gauges; /* gauges.h: what it changed in the counts */
     uint64_t last_seq;
 } sw_batch;
 
@@ -62,6 +69,8 @@ int sw_batch_reply(sw_batch *b, const sw_msg *m, const sw_inmsg *in, sw_dirty *d
  * sent when an incident opens) to `role`, and record it in the timeline. */
 int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const char *label,
                         int step, const char *role, int64_t now);
+/* Count a message rejected with error `code` (stats and metrics). */
+void sw_batch_rejected(sw_batch *b, const char *code);
 /* Queue the dead letter of a rejected message (m->error_code set). */
 int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const char *site);
 /* Count (and log, once per site per batch) a due time past the calendar. */

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -57,6 +58,45 @@ static int sw__read_secret(const char *cfgpath, const char *path, char *out, siz
     }
     fclose(f);
     out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
+/* "metrics": {"listen": "127.0.0.1:9464"} (or "[::1]:9464"); absent: off. */
+static int sw__metrics(sw_config *cfg, const cJSON *m)
+{
+    const cJSON *it;
+    char host[64];
+    unsigned char addr[16];
+    unsigned port;
+    char tail;
+
+    if (!m)
+        return 0;
+    if (!cJSON_IsObject(m))
+        return sw_json_error(cfg->path, "metrics", "must be {\"listen\": \"ADDRESS:PORT\"}");
+    cJSON_ArrayForEach(it, m)
+    {
+        if (strcmp(it->string, "listen") && it->string[0] != '_')
+            return sw_json_error(cfg->path, "metrics", "unknown key '%s' (listen)", it->string);
+    }
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "listen"));
+    if (v && strlen(v) < sizeof cfg->metrics_listen)
+        snprintf(cfg->metrics_listen, sizeof cfg->metrics_listen, "%s", v);
+    const char *l = cfg->metrics_listen, *colon = strrchr(l, ':');
+    size_t hlen = colon ? (size_t)(colon - l) : 0;
+    if (hlen > 2 && l[0] == '[' && l[hlen - 1] == ']') {
+        snprintf(host, sizeof host, "%.*s", (int)hlen - 2, l + 1);
+        if (inet_pton(AF_INET6, host, addr) != 1)
+            hlen = 0;
+    } else {
+        snprintf(host, sizeof host, "%.*s", (int)hlen, l);
+        if (inet_pton(AF_INET, host, addr) != 1)
+            hlen = 0;
+    }
+    if (!hlen || sscanf(colon + 1, "%u%c", &port, &tail) != 1 || port < 1 || port > 65535)
+        return sw_json_error(cfg->path, "metrics.listen",
+                             "must be an IP address and port such as \"127.0.0.1:9464\" or "
+                             "\"[::1]:9464\"");
     return 0;
 }
 
@@ -280,7 +320,7 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         "broker",     "prefix",   "instance",      "state_dir", "policy",
         "durability", "plugins",  "plugin_dir",    "sites",     "stats_interval",
         "log_level",  "username", "password_file", "tls",       "shard",
-        NULL};
+        "metrics",    NULL};
     cJSON *root;
     const cJSON *it;
     char buf[PATH_MAX];
@@ -356,7 +396,8 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         sw_json_error(path, "log_level", "must be debug, info, notice or warning");
         goto out;
     }
-    if (sw__plugins(cfg, cJSON_GetObjectItemCaseSensitive(root, "plugins")) ||
+    if (sw__metrics(cfg, cJSON_GetObjectItemCaseSensitive(root, "metrics")) ||
+        sw__plugins(cfg, cJSON_GetObjectItemCaseSensitive(root, "plugins")) ||
         sw__sites(cfg, cJSON_GetObjectItemCaseSensitive(root, "sites")) ||
         sw__tls(cfg, cJSON_GetObjectItemCaseSensitive(root, "tls")) ||
         sw__shard(cfg, cJSON_GetObjectItemCaseSensitive(root, "shard")))

@@ -68,6 +68,7 @@ typedef struct sw_config {
     char plugin_dir[PATH_MAX];
     enum sw_durability durability;
     int64_t stats_interval_ms;
+    char metrics_listen[64]; /* "ADDR:PORT" of the /metrics endpoint; "" for none */
     double clock_scale;
     sw_plugin_conf *plugins;
     int nplugins;

@@ -5,14 +5,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch.h"
 #include "command.h"
 #include "expect.h"
 #include "log.h"
+#include "metrics.h"
 #include "obligations.h"
 #include "timeutil.h"
 #include "topic.h"
+
+static int64_t sw__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int sw_engine_init(sw_engine *e, const sw_config *cfg, const sw_policy *policy, sw_store *store,
                    sw_plugins *plugins, sw_publisher pub)
@@ -335,7 +344,7 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return rc;
     }
     if (code) {
-        b->stats.rejected++;
+        sw_batch_rejected(b, code);
         return sw_batch_reply(b, m, in, d, 0, code, why);
     }
     if ((rc = sw__dedup_put(b, m, d ? d->inc.id : "")))
@@ -402,7 +411,7 @@ done:
     if (rc == SW_EREJECTED || (rc && m.error_code[0])) {
         if (!m.error_code[0])
             sw_msg_reject(&m, "rejected", "rejected by a plugin");
-        b->stats.rejected++;
+        sw_batch_rejected(b, m.error_code);
         rc = sw_batch_deadletter(b, &m, in, t.site);
         if (!rc && m.user && m.kind != SW_MSG_EVENT)
             rc = sw_batch_reply(b, &m, in, NULL, 0, m.error_code, m.error_reason);
@@ -423,6 +432,11 @@ int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n)
         if (!rc) {
             sw_batch_publish(&b);
             sw_batch_end(&b);
+            if (e->metrics) {
+                int64_t now = sw__now_ms();
+                for (int i = 0; i < n; i++)
+                    sw_metrics_latency(e->metrics, now - msgs[i]->received_ms);
+            }
             return 0;
         }
         sw_batch_end(&b);
@@ -521,6 +535,8 @@ char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog)
     sw_json_add_int(o, "inbox_backlog", inbox_backlog);
     sw_json_add_int(o, "calendar_uncovered", e->stats.calendar_uncovered);
     sw_json_add_int(o, "purged", e->stats.purged);
+    if (e->metrics)
+        sw_metrics_json(e->metrics, o);
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;

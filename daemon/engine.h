@@ -43,6 +43,7 @@ typedef struct sw_engine {
     sw_plugins *plugins;
     sw_publisher pub;
     sw_stats stats;
+    struct sw_metrics *metrics;     /* NULL: none kept (metrics.h); borrowed */
     uint64_t applied_seq;           /* last inbox sequence applied */
     char purge_from[SW_ID_MAX + 1]; /* where the next retention step starts */
     int rounds_armed;               /* the first tick armed the expected rounds */
@@ -85,6 +86,13 @@ int sw_engine_republish(sw_engine *e);
  * where the last step stopped and purge those the policy no longer keeps
  * at `now`, with their timeline, contacts and deadlines. Sets *purged. */
 int sw_engine_purge(sw_engine *e, int64_t now, int max, int *purged);
+
+/* Reload (reapply.c): after the policy in e->policy has been replaced, give
+ * the open incidents of every class whose policy says "apply_to_open" the
+ * new due times of their pending obligations counted from the first alarm,
+ * in steps of a few hundred incidents per transaction; the changed
+ * incidents are published. Sets *changed to how many incidents changed. */
+int sw_engine_reapply(sw_engine *e, int *changed);
 
 /* Current figures as the stats JSON of the contract (caller frees). */
 char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,10 @@
 #include "config.h"
 #include "engine.h"
 #include "inbox.h"
+#include "gauges.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "mqtt.h"
 #include "notify.h"
 #include "plugins.h"
@@ -42,9 +46,21 @@
 
 typedef struct sw_daemon {
     uv_loop_t *loop;
-    sw_config cfg;
-    sw_policy policy;
+    /* The configuration, policy and plugins in force. The engine borrows
+     * them; a reload (sw__reload) swaps all three between batches, on this
+     * thread, and frees the old ones at once: nothing else keeps pointers
+     * into them across batches. */
+    sw_config *cfg;
+    sw_policy *policy;
     sw_plugins *plugins;
+    /* The configuration read at start. The MQTT client reads its broker,
+     * credentials, prefix and instance from its own threads, so it keeps
+     * this one until exit; those settings need a restart to change. */
+    sw_config boot_cfg;
+    const char *config_path;
+    sw_config_overrides ov;
+    sw_metrics *metrics;
+    sw_metrics_http http;
     sw_store store;
     sw_inbox inbox;
     sw_engine engine;
@@ -52,7 +68,7 @@ typedef struct sw_daemon {
     int mqtt_started;
     uv_timer_t stats_timer, sync_timer, watchdog_timer, retry_timer, deadline_timer,
         retention_timer;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     sw_inmsg *pending, **pending_tail; /* received, not yet applied */
     uint64_t trimmed_seq;
     int ready;
@@ -202,6 +218,8 @@ static void sw__on_stopped(void *ctx)
     uv_close((uv_handle_t *)&d->retention_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigterm, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigint, sw__close_cb);
+    uv_close((uv_handle_t *)&d->sighup, sw__close_cb);
+    sw_metrics_http_close(&d->http);
     sw_mqtt_close(&d->mqtt);
 }
 
@@ -216,10 +234,19 @@ static void sw__on_signal(uv_signal_t *s, int signum)
     sw_mqtt_stop(&d->mqtt);
 }
 
+/* Stored by the receive thread and not yet applied by the loop. */
+static uint64_t sw__backlog(sw_daemon *d)
+{
+    pthread_mutex_lock(&d->inbox.lock);
+    uint64_t last = d->inbox.next_seq - 1;
+    pthread_mutex_unlock(&d->inbox.lock);
+    return last > d->engine.applied_seq ? last - d->engine.applied_seq : 0;
+}
+
 static void sw__stats_cb(uv_timer_t *t)
 {
     sw_daemon *d = t->data;
-    char *json = sw_engine_stats_json(&d->engine, sw_inbox_count(&d->inbox));
+    char *json = sw_engine_stats_json(&d->engine, sw__backlog(d));
     if (json) {
         sw_mqtt_publish(&d->mqtt, d->stats_topic, json, strlen(json), 0, NULL, 0);
         free(json);
@@ -251,6 +278,7 @@ static void sw__sync_cb(uv_timer_t *t)
     if (sw_mqtt_idle(&d->mqtt))
         sw_engine_published(&d->engine);
     sw_store_check_readers(&d->store);
+    sw_log_flush();
     /* A flush can take hundreds of milliseconds on a busy disk: never on
      * the loop thread, and never two at once. */
     if (!d->syncing && !d->stopping) {
@@ -352,68 +380,250 @@ static int sw__parse_args(int argc, char **argv, const char **config, sw_config_
 
 static int sw__open_state(sw_daemon *d)
 {
-    int nosync = d->cfg.durability == SW_DURABLE_PROCESS;
-    if (mkdir(d->cfg.state_dir, 0750) && errno != EEXIST) {
-        sw_log(SW_LOG_ERR, "state directory %s: %s", d->cfg.state_dir, strerror(errno));
+    int nosync = d->cfg->durability == SW_DURABLE_PROCESS;
+    if (mkdir(d->cfg->state_dir, 0750) && errno != EEXIST) {
+        sw_log(SW_LOG_ERR, "state directory %s: %s", d->cfg->state_dir, strerror(errno));
         return SW_ESTORE;
     }
-    if (sw_store_open(&d->store, d->cfg.state_dir, 0, nosync))
+    if (sw_store_open(&d->store, d->cfg->state_dir, 0, nosync))
         return SW_ESTORE;
-    if (sw_inbox_open(&d->inbox, d->cfg.state_dir, nosync)) {
+    if (sw_inbox_open(&d->inbox, d->cfg->state_dir, nosync)) {
         sw_store_close(&d->store);
         return SW_ESTORE;
     }
     return 0;
 }
 
+static char *sw__metrics_render(void *ctx, size_t *len)
+{
+    sw_daemon *d = ctx;
+    const sw_stats *s = &d->engine.stats;
+    sw_metrics_now now = {
+        .received = s->received,
+        .accepted = s->accepted,
+        .duplicates = s->duplicates,
+        .opened = s->opened,
+        .escalations = s->escalations,
+        .purged = s->purged,
+        .calendar_uncovered = s->calendar_uncovered,
+        .map_used = sw_store_used(&d->store),
+        .map_size = d->store.mapsize,
+        .inbox_backlog = sw__backlog(d),
+    };
+    MDB_txn *txn;
+    if (!sw_store_begin(&d->store, 0, &txn)) {
+        now.timers_armed = sw_store_count(&d->store, txn, SW_DB_DEADLINES);
+        mdb_txn_abort(txn);
+    }
+    return sw_metrics_render(d->metrics, &now, len);
+}
+
+/* A setting a reload cannot change: the running value is kept and the
+ * change reported. Returns 1 if it differed. */
+static int sw__keep_str(const char *path, const char *key, char *now, size_t len, const char *was)
+{
+    if (!strcmp(now, was))
+        return 0;
+    sw_log(SW_LOG_WARNING, "%s: key '%s': changed to \"%s\"; needs restart, keeping \"%s\"", path,
+           key, now, was);
+    snprintf(now, len, "%s", was);
+    return 1;
+}
+
+static int sw__restart_only(sw_config *n, const sw_config *o)
+{
+    int k = 0;
+    k += sw__keep_str(n->path, "broker", n->broker, sizeof n->broker, o->broker);
+    k += sw__keep_str(n->path, "username", n->username, sizeof n->username, o->username);
+    k += sw__keep_str(n->path, "prefix", n->prefix, sizeof n->prefix, o->prefix);
+    k += sw__keep_str(n->path, "instance", n->instance, sizeof n->instance, o->instance);
+    k += sw__keep_str(n->path, "state_dir", n->state_dir, sizeof n->state_dir, o->state_dir);
+    k += sw__keep_str(n->path, "metrics.listen", n->metrics_listen, sizeof n->metrics_listen,
+                      o->metrics_listen);
+    if (strcmp(n->password, o->password)) {
+        sw_log(SW_LOG_WARNING, "%s: key 'password_file': the password changed; needs restart",
+               n->path);
+        memcpy(n->password, o->password, sizeof n->password);
+        k++;
+    }
+    if (n->durability != o->durability) {
+        sw_log(SW_LOG_WARNING, "%s: key 'durability': changed; needs restart, keeping \"%s\"",
+               n->path, o->durability == SW_DURABLE_POWER ? "power" : "process");
+        n->durability = o->durability;
+        k++;
+    }
+    return k;
+}
+
+static void sw__notify_reloading(void)
+{
+    struct timespec ts;
+    char msg[80];
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* systemd >= 253 wants the time with RELOADING=1; older ones ignore it. */
+    snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+    sw_notify(msg);
+}
+
+/*
+ * SIGHUP: read the configuration and the policy again, load the plugins
+ * with them, and only when all of that succeeded swap them in. This runs
+ * on the loop thread between batches, so no batch holds a pointer into the
+ * old ones; the broker connection, the inbox and the deadlines in the
+ * store are untouched. A bad file is refused (its loader has logged file,
+ * key and problem) and the old configuration stays in force.
+ */
+static void sw__reload(sw_daemon *d)
+{
+    sw_config *cfg = calloc(1, sizeof *cfg);
+    sw_policy *pol = calloc(1, sizeof *pol);
+    sw_plugins *pl = NULL;
+    const char *bad = NULL;
+    int level = sw_log_get_level(), kept, changed;
+
+    sw__notify_reloading();
+    sw_log(SW_LOG_NOTICE, "reload: reading %s", d->config_path);
+    if (!cfg || !pol)
+        bad = "memory";
+    else if (sw_config_load(cfg, d->config_path, &d->ov))
+        bad = "the configuration";
+    else if (sw_policy_load(pol, cfg->policy_path))
+        bad = "the policy";
+    else if (sw_plugins_load(&pl, cfg, pol))
+        bad = "the plugins' configuration";
+    if (bad) {
+        sw_log_set_level(level);
+        if (pol)
+            sw_policy_free(pol);
+        if (cfg)
+            sw_config_free(cfg);
+        free(pol);
+        free(cfg);
+        sw_metrics_reloaded(d->metrics, 0);
+        sw_log(SW_LOG_ERR,
+               "reload refused: %s has an error (logged above); the configuration, policy %s "
+               "and plugins in force are unchanged",
+               bad, d->policy->name);
+        sw_notify("READY=1\nSTATUS=reload refused; the previous configuration is in force");
+        return;
+    }
+    kept = sw__restart_only(cfg, d->cfg);
+
+    sw_config *old_cfg = d->cfg;
+    sw_policy *old_pol = d->policy;
+    sw_plugins *old_pl = d->plugins;
+    int64_t old_stats = old_cfg->stats_interval_ms;
+    d->cfg = cfg;
+    d->engine.cfg = cfg;
+    d->policy = pol;
+    d->engine.policy = pol;
+    d->plugins = d->engine.plugins = pl;
+    /* The old plugins borrow the old policy and config: unload them first. */
+    sw_plugins_unload(old_pl);
+    sw_policy_free(old_pol);
+    free(old_pol);
+    if (old_cfg != &d->boot_cfg) {
+        sw_config_free(old_cfg);
+        free(old_cfg);
+    }
+    if (cfg->stats_interval_ms != old_stats)
+        uv_timer_start(&d->stats_timer, sw__stats_cb, (uint64_t)cfg->stats_interval_ms,
+                       (uint64_t)cfg->stats_interval_ms);
+    sw__warn_calendars(cfg);
+    if (sw_engine_reapply(&d->engine, &changed))
+        changed = -1;
+    sw__rearm(d);
+    sw_metrics_reloaded(d->metrics, 1);
+    sw_log(SW_LOG_NOTICE,
+           "reloaded: policy %s (%s); %d setting(s) need a restart; %d open incident(s) given "
+           "the new limits",
+           pol->name, cfg->policy_path, kept, changed);
+    sw_notify("READY=1\nSTATUS=reloaded; subscribed and processing");
+}
+
+static void sw__on_sighup(uv_signal_t *s, int signum)
+{
+    sw_daemon *d = s->data;
+    (void)signum;
+    if (!d->stopping)
+        sw__reload(d);
+}
+
+static void sw__free_conf(sw_daemon *d)
+{
+    sw_plugins_unload(d->plugins);
+    d->plugins = NULL;
+    if (d->policy)
+        sw_policy_free(d->policy);
+    free(d->policy);
+    d->policy = NULL;
+    if (d->cfg != &d->boot_cfg) {
+        sw_config_free(d->cfg);
+        free(d->cfg);
+    }
+    sw_config_free(&d->boot_cfg);
+    sw_metrics_free(d->metrics);
+}
+
 int main(int argc, char **argv)
 {
     static sw_daemon daemon;
     sw_daemon *d = &daemon;
-    const char *config = SW_DEFAULT_CONFIG;
-    sw_config_overrides ov = {0};
     int rc;
 
-    if ((rc = sw__parse_args(argc, argv, &config, &ov)))
+    d->config_path = SW_DEFAULT_CONFIG;
+    if ((rc = sw__parse_args(argc, argv, &d->config_path, &d->ov)))
         return rc;
     signal(SIGPIPE, SIG_IGN);
-    if (sw_config_load(&d->cfg, config, &ov))
-        return SW_EX_CONFIG;
-    if (sw_policy_load(&d->policy, d->cfg.policy_path)) {
-        sw_config_free(&d->cfg);
+    /* Until the loop handles it, a reload request must not end the process
+     * (the configuration is being read anyway). */
+    signal(SIGHUP, SIG_IGN);
+    d->cfg = &d->boot_cfg;
+    if (!(d->policy = calloc(1, sizeof *d->policy)) || !(d->metrics = sw_metrics_new())) {
+        sw_log(SW_LOG_ERR, "out of memory");
+        sw__free_conf(d);
+        return SW_EX_SOFTWARE;
+    }
+    if (sw_config_load(d->cfg, d->config_path, &d->ov) ||
+        sw_policy_load(d->policy, d->cfg->policy_path) ||
+        sw_plugins_load(&d->plugins, d->cfg, d->policy)) {
+        sw__free_conf(d);
         return SW_EX_CONFIG;
     }
-    if (sw_plugins_load(&d->plugins, &d->cfg, &d->policy)) {
-        sw_policy_free(&d->policy);
-        sw_config_free(&d->cfg);
-        return SW_EX_CONFIG;
-    }
-    sw__warn_calendars(&d->cfg);
+    sw__warn_calendars(d->cfg);
     if (sw__open_state(d)) {
-        sw_plugins_unload(d->plugins);
-        sw_policy_free(&d->policy);
-        sw_config_free(&d->cfg);
+        sw__free_conf(d);
         return SW_EX_CANTCREAT;
     }
     sw_log(SW_LOG_INFO, "siteward %s: instance %s, policy %s (%s), state %s, durability %s%s",
-           SW_VERSION, d->cfg.instance, d->policy.name, d->cfg.policy_path, d->cfg.state_dir,
-           d->cfg.durability == SW_DURABLE_POWER ? "power" : "process",
-           d->cfg.clock_scale != 1.0 ? ", clock scaled" : "");
+           SW_VERSION, d->cfg->instance, d->policy->name, d->cfg->policy_path, d->cfg->state_dir,
+           d->cfg->durability == SW_DURABLE_POWER ? "power" : "process",
+           d->cfg->clock_scale != 1.0 ? ", clock scaled" : "");
 
     d->loop = uv_default_loop();
     d->pending_tail = &d->pending;
     /* Prefix and instance are bounded by the config (63 and 64 bytes). */
-    if (snprintf(d->stats_topic, sizeof d->stats_topic, "%s/_daemon/%s/stats", d->cfg.prefix,
-                 d->cfg.instance) >= (int)sizeof d->stats_topic) {
+    if (snprintf(d->stats_topic, sizeof d->stats_topic, "%s/_daemon/%s/stats", d->cfg->prefix,
+                 d->cfg->instance) >= (int)sizeof d->stats_topic) {
         rc = SW_EX_CONFIG;
         goto out;
     }
     sw_publisher pub = {sw_mqtt_publish, &d->mqtt};
-    if (sw_engine_init(&d->engine, &d->cfg, &d->policy, &d->store, d->plugins, pub)) {
+    if (sw_engine_init(&d->engine, d->cfg, d->policy, &d->store, d->plugins, pub)) {
         rc = SW_EX_SOFTWARE;
         goto out;
     }
     d->trimmed_seq = d->engine.applied_seq;
+    /* Read before the first batch, then changed by each batch. */
+    if (!sw_gauges_load(d->metrics, &d->store))
+        d->engine.metrics = d->metrics;
+    if (d->cfg->metrics_listen[0] &&
+        sw_metrics_http_start(&d->http, d->loop, d->cfg->metrics_listen, d->cfg->path,
+                              sw__metrics_render, d)) {
+        rc = SW_EX_CONFIG;
+        goto out;
+    }
 
     uv_timer_init(d->loop, &d->retry_timer);
     d->retry_timer.data = d;
@@ -431,9 +641,11 @@ int main(int argc, char **argv)
     d->sigterm.data = d;
     uv_signal_init(d->loop, &d->sigint);
     d->sigint.data = d;
+    uv_signal_init(d->loop, &d->sighup);
+    d->sighup.data = d;
 
     sw_mqtt_handlers h = {sw__on_messages, sw__on_subscribed, sw__on_lost, sw__on_stopped, d};
-    if (sw_mqtt_start(&d->mqtt, d->loop, &d->cfg, &d->inbox, h)) {
+    if (sw_mqtt_start(&d->mqtt, d->loop, &d->boot_cfg, &d->inbox, h)) {
         rc = SW_EX_CONFIG;
         goto out;
     }
@@ -447,8 +659,8 @@ int main(int argc, char **argv)
     /* The first tick runs at once: it arms the rounds of expected events. */
     uv_timer_start(&d->deadline_timer, sw__deadline_cb, 0, 0);
 
-    uv_timer_start(&d->stats_timer, sw__stats_cb, (uint64_t)d->cfg.stats_interval_ms,
-                   (uint64_t)d->cfg.stats_interval_ms);
+    uv_timer_start(&d->stats_timer, sw__stats_cb, (uint64_t)d->cfg->stats_interval_ms,
+                   (uint64_t)d->cfg->stats_interval_ms);
     uv_timer_start(&d->sync_timer, sw__sync_cb, SW_SYNC_MS, SW_SYNC_MS);
     uv_timer_start(&d->retention_timer, sw__retention_cb, SW_RETENTION_MS, SW_RETENTION_MS);
     uint64_t wd = sw_notify_watchdog_ms();
@@ -456,12 +668,14 @@ int main(int argc, char **argv)
         uv_timer_start(&d->watchdog_timer, sw__watchdog_cb, wd / 2, wd / 2);
     uv_signal_start(&d->sigterm, sw__on_signal, SIGTERM);
     uv_signal_start(&d->sigint, sw__on_signal, SIGINT);
+    uv_signal_start(&d->sighup, sw__on_sighup, SIGHUP);
 
     uv_run(d->loop, UV_RUN_DEFAULT);
     rc = sw_mqtt_refused(&d->mqtt) ? SW_EX_CONFIG : 0;
 out:
-    if (d->mqtt_started)
-        uv_run(d->loop, UV_RUN_DEFAULT);
+    if (!d->mqtt_started)
+        sw_metrics_http_close(&d->http);
+    uv_run(d->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(d->loop))
         sw_log(SW_LOG_WARNING, "loop closed with handles still open");
     while (d->pending) {
@@ -472,9 +686,7 @@ out:
     sw__trim(d, 1);
     sw_inbox_close(&d->inbox);
     sw_store_close(&d->store);
-    sw_plugins_unload(d->plugins);
-    sw_policy_free(&d->policy);
-    sw_config_free(&d->cfg);
+    sw__free_conf(d);
     if (!rc)
         sw_log(SW_LOG_NOTICE, "stopped");
     return rc;

@@ -269,6 +269,18 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
     }
     cls->resolve_on_normal = cJSON_IsTrue(v);
 
+    /* Reloads: the class's own setting, else the policy's top-level one. */
+    int own = cJSON_HasObjectItem(c, "apply_to_open");
+    v = cJSON_GetObjectItemCaseSensitive(own ? c : p->root, "apply_to_open");
+    if (v && !cJSON_IsBool(v)) {
+        if (own)
+            snprintf(key, sizeof key, "classes.%s.apply_to_open", cls->name);
+        else
+            snprintf(key, sizeof key, "apply_to_open");
+        return sw_json_error(path, key, "must be true or false");
+    }
+    cls->apply_to_open = cJSON_IsTrue(v);
+
     v = cJSON_GetObjectItemCaseSensitive(c, "notify");
     snprintf(key, sizeof key, "classes.%s.notify", cls->name);
     if (v && (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 4))

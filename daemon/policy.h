@@ -53,6 +53,7 @@ typedef struct sw_class {
     char priority[16];     /* urgent, general */
     int incident;          /* 0: events are recorded but open no incident */
     int resolve_on_normal; /* a "normal" event resolves the incident */
+    int apply_to_open;     /* a reload gives open incidents the new limits (reapply.c) */
     sw_obl_rule *obl;      /* the review, when required, is the obligation "review" */
     int nobl;
     int has_review;

@@ -17,6 +17,7 @@
  *   records    SITE/be64(ms)/be64(inbox seq) -> JSON of events that open no incident
  *   meta       "inbox_applied"             -> be64 last inbox sequence applied
  *              "seq/SITE/YYYYMMDD"         -> be32 last incident number of that day
+ *              "g/..."                     -> the metrics' kept counts (gauges.h)
  *   expect     R/KIND/SITE/ROUND          -> round state JSON (rounds.c)
  *              S/SITE/SOURCE/DEVICE        -> silent-device record (silent.c)
  *              T/SITE/RULE/SOURCE/DEVICE   -> telemetry rule state (telemetry.c)

@@ -4,7 +4,7 @@
 # reports what is missing.
 set -eu
 PKGS="build-essential cmake pkg-config libpaho-mqtt-dev libuv1-dev liblmdb-dev lmdb-utils
-libcjson-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
+libcjson-dev libcmocka-dev libmicrohttpd-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
 groff-base bc openssl"
 # cpack DEB packages: dpkg-shlibdeps (dpkg-dev) and file; make for examples/plugin-sms
 PKGS="$PKGS dpkg-dev file make"

@@ -344,6 +344,9 @@ def config_copy(tmp, changes=None, policy=None):
         if "calendar" in site:
             site["calendar"] = os.path.join(SOURCE, "config", site["calendar"])
     cfg["state_dir"] = os.path.join(tmp, "state")
+    # Tests run in parallel: each daemon serves /metrics on a port of its own.
+    if "metrics" in cfg:
+        cfg["metrics"] = {"listen": "127.0.0.1:%d" % free_port()}
     cfg.update(changes or {})
     path = os.path.join(tmp, "siteward.json")
     with open(path, "w") as f:

@@ -565,6 +565,28 @@ static int load_text(const char *text, char *path, size_t plen, char *log, size_
 #define NAME48      "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuv"
 #define ROLE32      "abcdefghijklmnopqrstuvwxyzabcdef"
 
+/* A reload reaches open incidents only where the policy says so. */
+static void test_apply_to_open(void **state)
+{
+    char path[PATH_MAX];
+    sw_policy p;
+    (void)state;
+    write_file("p.json", "{\"classes\": {\"a\": {}, \"b\": {\"apply_to_open\": true}}}", path,
+               sizeof path);
+    assert_int_equal(sw_policy_load(&p, path), 0);
+    assert_false(sw_policy_class(&p, "a")->apply_to_open);
+    assert_true(sw_policy_class(&p, "b")->apply_to_open);
+    sw_policy_free(&p);
+    write_file("p.json",
+               "{\"apply_to_open\": true, \"classes\": {\"a\": {}, \"b\": {\"apply_to_open\": "
+               "false}}}",
+               path, sizeof path);
+    assert_int_equal(sw_policy_load(&p, path), 0);
+    assert_true(sw_policy_class(&p, "a")->apply_to_open);
+    assert_false(sw_policy_class(&p, "b")->apply_to_open);
+    sw_policy_free(&p);
+}
+
 static void test_bad_policies(void **state)
 {
     (void)state;
@@ -591,6 +613,8 @@ static void test_bad_policies(void **state)
         {CLASS("{\"incident\": \"no\"}"), "classes.x.incident"},
         {CLASS("{\"incident\": 0}"), "classes.x.incident"},
         {CLASS("{\"resolve_on_normal\": \"yes\"}"), "classes.x.resolve_on_normal"},
+        {CLASS("{\"apply_to_open\": \"yes\"}"), "classes.x.apply_to_open"},
+        {"{\"apply_to_open\": 1, \"classes\": {\"x\": {}}}", "apply_to_open"},
         {CLASS("{\"notify\": [\"a/b\"]}"), "classes.x.notify"},
         {CLASS("{\"notify\": \"manager\"}"), "classes.x.notify"},
         {CLASS("{\"notify\": [\"a\", \"b\", \"c\", \"d\", \"e\"]}"), "classes.x.notify"},
@@ -800,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_extends),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_chains_quiet_hours_retention),
+        cmocka_unit_test(test_apply_to_open),
         cmocka_unit_test(test_bad_policies),
         cmocka_unit_test(test_edges_accepted),
         cmocka_unit_test(test_unreadable_policies),
