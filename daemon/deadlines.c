@@ -14,6 +14,8 @@
 #include "command.h"
 #include "engine.h"
 #include "obligations.h"
+#include "planned.h"
+#include "silence.h"
 
 _Static_assert(SW_OBL_NAME_MAX == 48, "SW_DEADLINE_KEY_MAX counts on it");
 
@@ -55,6 +57,22 @@ static int sw__drop(sw_batch *b, const sw__due *due)
     return rc == SW_ENOENT ? 0 : rc;
 }
 
+/* A deadline of no incident obligation: "@WORD:REST/NAME", handed to the
+ * module WORD names once its key is gone (it fires once). */
+static int sw__fire_other(sw_batch *b, const sw__due *due, int64_t now)
+{
+    const char *colon = strchr(due->id, ':');
+    int rc = sw__drop(b, due);
+    if (rc || !colon)
+        return rc;
+    size_t wlen = (size_t)(colon - due->id - 1);
+    if (wlen == 4 && !memcmp(due->id + 1, "plan", 4))
+        return sw_plan_fire(b, colon + 1, due->name, due->ms, now);
+    if (wlen == 7 && !memcmp(due->id + 1, "silence", 7))
+        return sw_silence_fire(b, colon + 1, due->name, now);
+    return 0;
+}
+
 /* One deadline: the obligation is missed (the first time) and escalated. */
 static int sw__fire(sw_batch *b, const sw__due *due, int64_t now)
 {
@@ -63,6 +81,8 @@ static int sw__fire(sw_batch *b, const sw__due *due, int64_t now)
     int rc, step;
     const char *role;
 
+    if (due->id[0] == '@')
+        return sw__fire_other(b, due, now);
     if ((rc = sw_batch_load(b, due->id, &d)) == SW_ENOENT)
         return sw__drop(b, due);
     if (rc)

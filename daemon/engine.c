@@ -10,6 +10,8 @@
 #include "command.h"
 #include "log.h"
 #include "obligations.h"
+#include "planned.h"
+#include "silence.h"
 #include "timeutil.h"
 #include "topic.h"
 
@@ -84,8 +86,8 @@ static void sw__add_payload(cJSON *o, const sw_msg *m)
     cJSON_AddItemToObject(o, "payload", p);
 }
 
-static int sw__open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
-                             sw_dirty **out)
+int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls,
+                            const sw_site_conf *site, sw_dirty **out)
 {
     sw_dirty *d;
     char id[SW_ID_MAX + 1];
@@ -223,7 +225,12 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
 
     if (!cls)
         return sw_msg_reject(m, "unknown_class", "class \"%s\" is not in the policy", m->cls);
-    if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
+    if (!b->replay && ((rc = sw__duplicate(b, m, in, &dup)) || dup))
+        return rc;
+    /* Expected (planned work) or muted (a silence): kept, paged to nobody. */
+    if (!b->replay && ((rc = sw_plan_explain(b, m, &dup)) || dup))
+        return rc;
+    if ((rc = sw_silence_mute(b, m, in->seq, &dup)) || dup)
         return rc;
     if (!cls->incident) {
         if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
@@ -241,7 +248,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return 0;
     }
     int opened = !d;
-    if (opened && (rc = sw__open_incident(b, m, cls, site, &d)))
+    if (opened && (rc = sw_engine_open_incident(b, m, cls, site, &d)))
         return rc;
     if (m->corr_key[0] && (rc = sw__corr_put(b, m->corr_key, m->received_ms, d->inc.id)))
         return rc;
@@ -306,6 +313,8 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return rc;
     if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_COMMAND, m)))
         return rc;
+    if (sw_silence_is_op(m->op)) /* needs no incident */
+        return sw_silence_command(b, m, in);
     if (!sw_op_known(m->op)) {
         code = "unknown_op";
         snprintf(why, sizeof why, "op \"%s\" is not one of the contract's ops", m->op);
@@ -332,6 +341,20 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     return sw_batch_reply(b, m, in, d, 0, NULL, NULL);
 }
 
+/* A planned-work report: its own record, notices and window (planned.h). */
+static int sw__planned(sw_batch *b, sw_msg *m, const sw_inmsg *in)
+{
+    sw_dirty *d = NULL;
+    int rc, dup;
+
+    if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
+        return rc;
+    if ((rc = sw_plan_report(b, m, in, &d)) || (rc = sw__dedup_put(b, m, d->inc.id)))
+        return rc;
+    b->stats.accepted++;
+    return sw_batch_reply(b, m, in, d, 0, NULL, NULL);
+}
+
 /* One message: parse the topic, run the plugins, apply. Returns 0 when the
  * message was handled (applied or answered) and a negative code only for
  * failures that must abort the whole transaction. */
@@ -348,7 +371,7 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     m.payload = in->payload;
     m.payload_len = in->payload_len;
     m.received_ms = in->received_ms;
-    b->stats.received++;
+    b->stats.received += !b->replay;
 
     if (sw_topic_parse(b->e->cfg->prefix, in->topic, in->topic_len, &t, &code)) {
         sw_msg_reject(&m, code,
@@ -375,7 +398,7 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     }
     if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_DECODE, &m)))
         goto done;
-    if (m.kind != SW_MSG_COMMAND) {
+    if (m.kind != SW_MSG_COMMAND && !sw_plan_is_report(&m)) {
         if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_CLASSIFY, &m)))
             goto done;
         if (!m.cls[0]) {
@@ -385,7 +408,9 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     }
     if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_CORRELATE, &m)))
         goto done;
-    rc = m.kind == SW_MSG_COMMAND ? sw__command(b, &m, in) : sw__event_or_report(b, &m, in);
+    rc = m.kind == SW_MSG_COMMAND ? sw__command(b, &m, in)
+         : sw_plan_is_report(&m)  ? sw__planned(b, &m, in)
+                                  : sw__event_or_report(b, &m, in);
 done:
     if (rc == SW_EREJECTED || (rc && m.error_code[0])) {
         if (!m.error_code[0])
@@ -396,6 +421,23 @@ done:
             rc = sw_batch_reply(b, &m, in, NULL, 0, m.error_code, m.error_reason);
     }
     cJSON_Delete(m.json);
+    return rc;
+}
+
+int sw_engine_replay(sw_batch *b, const char *topic, const char *payload, int64_t received_ms,
+                     uint64_t seq)
+{
+    sw_inmsg *in = sw_inmsg_new(topic, strlen(topic), payload, strlen(payload), NULL, 0, NULL, 0,
+                                received_ms);
+    int rc;
+    if (!in)
+        return SW_ENOMEM;
+    /* Outside the inbox's sequence, so records never collide with it. */
+    in->seq = (1ULL << 63) | seq;
+    b->replay = 1;
+    rc = sw__one(b, in);
+    b->replay = 0;
+    free(in);
     return rc;
 }
 

@@ -7,11 +7,14 @@
 
 #include "jsonfile.h"
 #include "log.h"
+#include "policy_plan.h"
 #include "topic.h"
 
 static const char *const sw__ops[] = {
     "ack",        "plan_activated", "on_site",       "progress", "resolve",      "close",  "reopen",
-    "reclassify", "comment",        "callback_done", "verified", "satisfaction", "review", NULL};
+    "reclassify", "comment",        "callback_done", "verified", "satisfaction", "review",
+    /* planned work (planned.h) */
+    "customer_service_notified", "residents_notified", NULL};
 
 int sw_op_known(const char *op)
 {
@@ -99,6 +102,10 @@ static int sw__from_parse(const char *s, enum sw_from *out)
         *out = SW_FROM_RESOLVED;
     else if (!strcmp(s, "closed"))
         *out = SW_FROM_CLOSED;
+    else if (!strcmp(s, "start"))
+        *out = SW_FROM_START;
+    else if (!strcmp(s, "end"))
+        *out = SW_FROM_END;
     else
         return SW_EINVAL;
     return 0;
@@ -298,6 +305,7 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
         sw_obl_rule *r = &cls->obl[i];
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
         const char *within = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "within"));
+        const char *before = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "before"));
         const char *met_by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "met_by"));
         const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
         const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "label"));
@@ -312,7 +320,13 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
         for (int j = 0; j < i; j++)
             if (!strcmp(cls->obl[j].name, name))
                 return sw_json_error(path, key, "obligation '%s' is listed twice", name);
-        if (!within || sw_duration_parse(within, &r->within))
+        /* "before": due that long ahead of its base (a planned work's start). */
+        if (before && (within || sw_duration_parse(before, &r->within) || r->within.working_ms))
+            return sw_json_error(path, key,
+                                 "\"before\" (instead of \"within\") must be a duration such as "
+                                 "\"24h\" or \"3wd\"");
+        r->before = before != NULL;
+        if (!before && (!within || sw_duration_parse(within, &r->within)))
             return sw_json_error(
                 path, key,
                 "\"within\" must be a duration such as \"5m\", \"24h\", \"8wh\" or "
@@ -323,7 +337,8 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
         if ((cJSON_GetObjectItemCaseSensitive(o, "from") && !from) ||
             sw__from_parse(from, &r->from))
             return sw_json_error(path, key,
-                                 "\"from\" must be \"opened\", \"resolved\" or \"closed\"");
+                                 "\"from\" must be \"opened\", \"resolved\", \"closed\", "
+                                 "\"start\" or \"end\"");
         if (contact && !cJSON_IsBool(contact))
             return sw_json_error(path, key, "\"contact\" must be true or false");
         r->contact = cJSON_IsTrue(contact);
@@ -387,11 +402,16 @@ int sw_policy_load(sw_policy *p, const char *path)
             return SW_ECONFIG;
         }
     }
+    if (sw_plan_policy_load(p)) {
+        sw_policy_free(p);
+        return SW_ECONFIG;
+    }
     return 0;
 }
 
 void sw_policy_free(sw_policy *p)
 {
+    sw_plan_policy_free(p);
     for (int i = 0; i < p->nclasses; i++)
         free(p->classes[i].obl);
     free(p->classes);
