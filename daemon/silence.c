@@ -28,6 +28,8 @@ static size_t sw__deadline(unsigned char *dkey, int64_t until, const char *site,
     return sw_deadline_key(dkey, until, did, "end");
 }
 
+/* Records are kept as plain cJSON numbers (epoch ms are exact in a
+ * double), so they read back the same before and after storing. */
 static int sw__put(sw_batch *b, const char *site, const char *id, const cJSON *rec)
 {
     char key[SW_KEY_MAX];
@@ -238,14 +240,14 @@ static int sw__silence(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     cJSON_AddStringToObject(rec, "id", id);
     cJSON_AddStringToObject(rec, "site", m->site);
     cJSON_AddItemToObject(rec, "match", match);
-    sw_json_add_int(rec, "from", m->received_ms);
-    sw_json_add_int(rec, "until", until);
+    cJSON_AddNumberToObject(rec, "from", (double)m->received_ms);
+    cJSON_AddNumberToObject(rec, "until", (double)until);
     cJSON_AddStringToObject(rec, "by", m->user);
     cJSON_AddStringToObject(rec, "reason", reason);
     if (m->request_id)
         cJSON_AddStringToObject(rec, "request_id", m->request_id);
-    sw_json_add_int(rec, "muted", 0);
-    sw_json_add_int(rec, "ended", 0);
+    cJSON_AddNumberToObject(rec, "muted", 0);
+    cJSON_AddNumberToObject(rec, "ended", 0);
     unsigned char dkey[SW_DEADLINE_KEY_MAX];
     size_t dlen = sw__deadline(dkey, until, m->site, id);
     if (!(rc = sw__put(b, m->site, id, rec)) &&
