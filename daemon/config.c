@@ -138,7 +138,7 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
     static const char *known[] = {
         "broker",     "prefix",   "instance",      "state_dir", "policy",
         "durability", "plugins",  "plugin_dir",    "sites",     "stats_interval",
-        "log_level",  "username", "password_file", NULL};
+        "log_level",  "username", "password_file", "foreign", NULL};
     cJSON *root;
     const cJSON *it;
     char buf[PATH_MAX];
@@ -241,6 +241,8 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         sw_json_error(path, "prefix", "must not contain '+' or '#' or end with '/'");
         goto out;
     }
+    if (sw_foreign_load(cfg, cJSON_GetObjectItemCaseSensitive(root, "foreign")))
+        goto out;
     rc = 0;
 out:
     cJSON_Delete(root);
@@ -252,6 +254,7 @@ out:
 void sw_config_free(sw_config *cfg)
 {
     memset(cfg->password, 0, sizeof cfg->password);
+    sw_foreign_free(cfg);
     for (int i = 0; i < cfg->nplugins; i++)
         cJSON_Delete(cfg->plugins[i].config);
     for (int i = 0; i < cfg->nsites; i++)

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "calendar.h"
+#include "foreign.h"
 
 enum sw_durability {
     SW_DURABLE_PROCESS = 0, /* survives kill -9: NOSYNC commits, env synced every second */
@@ -48,6 +49,9 @@ typedef struct sw_config {
     int nplugins;
     sw_site_conf *sites;
     int nsites;
+    cJSON *foreign_doc;  /* "foreign" entries, completed (foreign.h); owned */
+    sw_foreign *foreign; /* one per entry of foreign_doc */
+    int nforeign;
 } sw_config;
 
 /* Command-line overrides; NULL or 0 means "not given". */

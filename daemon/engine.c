@@ -373,14 +373,25 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     m.received_ms = in->received_ms;
     b->stats.received += !b->replay;
 
+    const sw_foreign *foreign = NULL;
     if (sw_topic_parse(b->e->cfg->prefix, in->topic, in->topic_len, &t, &code)) {
-        sw_msg_reject(&m, code,
-                      "topic is not P/{site}/event/{source}/{device}, "
-                      "P/{site}/report/{user} or P/{site}/cmd/{user} with ids of the "
-                      "contract's alphabet");
-        rc = SW_EREJECTED;
-        goto done;
+        /* Outside the contract: a foreign device's topic, if one is mapped. */
+        int frc = b->e->cfg->nforeign ? sw_foreign_match(b->e->cfg, in->topic, in->topic_len, &t,
+                                                         &foreign, &code)
+                                      : SW_ENOENT;
+        if (frc) {
+            sw_msg_reject(&m, code, "%s",
+                          frc == SW_EINVAL
+                              ? "the level of this mapped topic that names the device is not "
+                                "an id of the contract (1-128 of A-Z a-z 0-9 _ - . :)"
+                              : "topic is not P/{site}/event/{source}/{device}, "
+                                "P/{site}/report/{user} or P/{site}/cmd/{user} with ids of the "
+                                "contract's alphabet");
+            rc = SW_EREJECTED;
+            goto done;
+        }
     }
+    m.mapping = foreign ? foreign->mapping : NULL;
     m.kind = t.kind;
     m.site = t.site;
     m.source = t.source[0] ? t.source : NULL;

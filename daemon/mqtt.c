@@ -124,15 +124,17 @@ static void sw__connected(void *ctx, char *cause)
     sw__nodelay();
     sw_mqtt *mq = ctx;
     MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
-    int qos[3] = {1, 1, 1};
-    int rc;
+    int qos[64];
+    int rc, n = mq->nsubs < 64 ? mq->nsubs : 64;
 
     sw_log(SW_LOG_INFO, "mqtt: connected to %s%s%s", mq->cfg->broker, cause ? ": " : "",
            cause ? cause : "");
     opts.onSuccess5 = sw__on_subscribe;
     opts.onFailure5 = sw__on_subscribe_failure;
     opts.context = mq;
-    if ((rc = MQTTAsync_subscribeMany(mq->client, 3, mq->subs, qos, &opts)) != MQTTASYNC_SUCCESS)
+    for (int i = 0; i < n; i++)
+        qos[i] = 1;
+    if ((rc = MQTTAsync_subscribeMany(mq->client, n, mq->subs, qos, &opts)) != MQTTASYNC_SUCCESS)
         sw_log(SW_LOG_ERR, "mqtt: subscribe: %s", MQTTAsync_strerror(rc));
 }
 
@@ -258,11 +260,22 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     snprintf(mq->status_topic, sizeof mq->status_topic, "%s/_daemon/%s/status", cfg->prefix,
              cfg->instance);
     static const char *const kinds[3] = {"event/+/+", "report/+", "cmd/+"};
+    if (!(mq->subs = calloc(3 + (size_t)cfg->nforeign, sizeof *mq->subs)))
+        return SW_ENOMEM;
     for (int i = 0; i < 3; i++) {
         size_t n = strlen(cfg->prefix) + strlen(kinds[i]) + 4;
         if (!(mq->subs[i] = malloc(n)))
             return SW_ENOMEM;
         snprintf(mq->subs[i], n, "%s/+/%s", cfg->prefix, kinds[i]);
+        mq->nsubs++;
+    }
+    /* Foreign devices' topics (foreign.h), each filter once. */
+    for (int i = 0; i < cfg->nforeign; i++) {
+        int dup = 0;
+        for (int j = 3; j < mq->nsubs; j++)
+            dup |= !strcmp(mq->subs[j], cfg->foreign[i].filter);
+        if (!dup && !(mq->subs[mq->nsubs++] = strdup(cfg->foreign[i].filter)))
+            return SW_ENOMEM;
     }
     uv_async_init(loop, &mq->async, sw__wakeup);
     mq->async.data = mq;
@@ -533,8 +546,9 @@ void sw_mqtt_close(sw_mqtt *mq)
         free(mq->out_head);
         mq->out_head = n;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < mq->nsubs; i++)
         free(mq->subs[i]);
+    free(mq->subs);
     pthread_mutex_destroy(&mq->lock);
     pthread_mutex_destroy(&mq->out_lock);
 }

@@ -52,7 +52,8 @@ struct sw_mqtt {
     const sw_config *cfg;
     sw_mqtt_handlers h;
     char status_topic[192];
-    char *subs[3];
+    char **subs; /* the contract's three filters, then each foreign one */
+    int nsubs;
     atomic_int stopping;
     uv_timer_t stop_timer; /* drives sw_mqtt_stop() */
     uint64_t stop_started;

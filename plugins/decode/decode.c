@@ -233,6 +233,9 @@ static int decode_msg(void *ud, sw_msg *m)
     decode *d = ud;
     const char *end = NULL;
 
+    /* Decoded already by a plugin before this one (plugins/map). */
+    if (m->json)
+        return 0;
     m->json = cJSON_ParseWithLengthOpts(m->payload, m->payload_len, &end, 0);
     /* Only whitespace may follow the value. */
     while (m->json && end < m->payload + m->payload_len &&
