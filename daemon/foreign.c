@@ -98,8 +98,8 @@ static cJSON *sw__complete(const char *cfgpath, const cJSON *entry, const char *
 
 static int sw__check(const sw_config *cfg, const cJSON *m, const char *key, sw_foreign *f)
 {
-    static const char *const known[] = {"topic",     "site",    "source", "device",
-                                        "rules",     "otherwise", "devices", NULL};
+    static const char *const known[] = {"topic", "site",      "source",  "device",
+                                        "rules", "otherwise", "devices", NULL};
     static const char *const sources[] = {"sensor", "gate", "patrol", "system", NULL};
     const char *path = cfg->path;
     char k[160];
@@ -145,7 +145,8 @@ static int sw__check(const sw_config *cfg, const cJSON *m, const char *key, sw_f
     if (device && !strncmp(device, "topic:", 6)) {
         long n = strtol(device + 6, &end, 10);
         if (end == device + 6 || *end || n < 0 || n >= levels || !sw__level_is_plus(topic, (int)n))
-            return sw_json_error(path, k, "\"topic:N\" must name a '+' level of the topic (0-based)");
+            return sw_json_error(path, k,
+                                 "\"topic:N\" must name a '+' level of the topic (0-based)");
         f->device_level = (int)n;
     } else if (device && !strncmp(device, "field:", 6) && device[6]) {
         f->device_level = -1;

@@ -25,8 +25,8 @@ typedef struct sw_foreign {
     char filter[256];
     char site[SW_SITE_MAX + 1];
     char source[8];
-    int device_level;      /* the topic level of the device id, or -1: from the payload */
-    const cJSON *mapping;  /* the completed entry; owned by the config's document */
+    int device_level;     /* the topic level of the device id, or -1: from the payload */
+    const cJSON *mapping; /* the completed entry; owned by the config's document */
 } sw_foreign;
 
 struct sw_config;
@@ -45,7 +45,7 @@ int sw_topic_filter_match(const char *filter, const char *topic, size_t len);
  * source and, from a topic level, device) and *out. Returns 0, SW_ENOENT
  * when no entry matches, or SW_EINVAL with *code "bad_id" when the topic
  * level holding the device id is not an id of the contract. */
-int sw_foreign_match(const struct sw_config *cfg, const char *topic, size_t len,
-                     struct sw_topic *t, const sw_foreign **out, const char **code);
+int sw_foreign_match(const struct sw_config *cfg, const char *topic, size_t len, struct sw_topic *t,
+                     const sw_foreign **out, const char **code);
 
 #endif

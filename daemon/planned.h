@@ -13,8 +13,8 @@
  * it had just arrived, and opens its incident then.
  *
  * Store (meta database):
- *   plan/SITE/ID                  -> {"kind","start","end","location"} while the window is ahead or open
- *   plana/ID/SOURCE/DEVICE/TYPE   -> {"topic","payload"} of an explained alarm still active
+ *   plan/SITE/ID                  -> {"kind","start","end","location"} while the window is ahead or
+ * open plana/ID/SOURCE/DEVICE/TYPE   -> {"topic","payload"} of an explained alarm still active
  * Deadlines: be64(end) "@plan:ID/end".
  */
 #ifndef SW_PLANNED_H

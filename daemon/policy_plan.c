@@ -37,8 +37,8 @@ static int sw__kind_parse(const sw_policy *p, const cJSON *k, sw_plan_kind *out)
     if (!*k->string || strlen(k->string) >= sizeof out->name)
         return sw_json_error(p->path, key, "kind names are 1-31 characters");
     if (!cJSON_IsObject(k))
-        return sw_json_error(p->path, key,
-                             "must be {\"class\", \"explains\"?: [TYPE...], \"not_on\"?: [DAY...]}");
+        return sw_json_error(
+            p->path, key, "must be {\"class\", \"explains\"?: [TYPE...], \"not_on\"?: [DAY...]}");
     snprintf(out->name, sizeof out->name, "%s", k->string);
     v = cJSON_GetObjectItemCaseSensitive(k, "class");
     out->cls = cJSON_IsString(v) ? sw_policy_class(p, v->valuestring) : NULL;

@@ -84,9 +84,9 @@ cJSON *sw_silence_public(const cJSON *st, int tz)
     sw_json_add_int(o, "muted", sw__num(st, "muted"));
     const char *ended_by = sw__str(st, "ended_by");
     cJSON_AddStringToObject(o, "state",
-                            !ended                                       ? "active"
+                            !ended                                      ? "active"
                             : ended_by && !strcmp(ended_by, "siteward") ? "expired"
-                                                                         : "ended");
+                                                                        : "ended");
     if (ended) {
         sw_time_format(ended, tz, buf, sizeof buf);
         cJSON_AddStringToObject(o, "ended", buf);
@@ -95,8 +95,8 @@ cJSON *sw_silence_public(const cJSON *st, int tz)
     return o;
 }
 
-static int sw__reply(sw_batch *b, sw_msg *m, const sw_inmsg *in, const cJSON *rec,
-                     const char *code, const char *why)
+static int sw__reply(sw_batch *b, sw_msg *m, const sw_inmsg *in, const cJSON *rec, const char *code,
+                     const char *why)
 {
     const sw_site_conf *site = sw_config_site(b->e->cfg, m->site);
     int rc = sw_batch_reply(b, m, in, NULL, 0, code, why);
@@ -105,7 +105,8 @@ static int sw__reply(sw_batch *b, sw_msg *m, const sw_inmsg *in, const cJSON *re
     else
         b->stats.accepted++;
     if (!rc && rec)
-        rc = sw_batch_reply_attach(b, "silence", sw_silence_public(rec, site ? site->tz_offset_s : 0));
+        rc = sw_batch_reply_attach(b, "silence",
+                                   sw_silence_public(rec, site ? site->tz_offset_s : 0));
     return rc;
 }
 
@@ -144,14 +145,13 @@ static cJSON *sw__match(sw_batch *b, const sw_msg *m, char *why, size_t len, con
         /* "sensor/d17", or "d17" for that device under any source. */
         const char *s = cJSON_GetStringValue(dev), *slash = s ? strchr(s, '/') : NULL;
         const char *idpart = slash ? slash + 1 : s;
-        if (!s || !idpart || !*idpart || strchr(idpart, '/') ||
-            strlen(s) > SW_ID_MAX + 8) {
+        if (!s || !idpart || !*idpart || strchr(idpart, '/') || strlen(s) > SW_ID_MAX + 8) {
             snprintf(why, len, "\"device\" must be \"SOURCE/DEVICE\" or a device id");
             return NULL;
         }
         for (const char *p = idpart; *p; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                  strchr("_-.:", *p))) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || strchr("_-.:", *p))) {
                 snprintf(why, len, "\"device\" must be \"SOURCE/DEVICE\" or a device id");
                 return NULL;
             }

@@ -54,8 +54,8 @@ static int map_check_outcome(map *p, const cJSON *o, const char *key)
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(o, "state");
     if (!type || !cJSON_GetObjectItemCaseSensitive(types, type))
         return map_err(p, key, "\"type\" must be an event type of the policy's \"event_types\"");
-    if (state && !(cJSON_IsString(state) && (!strcmp(state->valuestring, "alarm") ||
-                                             !strcmp(state->valuestring, "normal"))))
+    if (state && !(cJSON_IsString(state) &&
+                   (!strcmp(state->valuestring, "alarm") || !strcmp(state->valuestring, "normal"))))
         return map_err(p, key, "\"state\" must be \"alarm\" or \"normal\"");
     return 0;
 }
@@ -103,7 +103,8 @@ static int map_check(map *p, const cJSON *m, int idx)
         const cJSON *rules = cJSON_GetObjectItemCaseSensitive(dev, "rules");
         snprintf(key, sizeof key, "foreign[%d].devices.%.64s", idx, dev->string);
         if (!cJSON_IsObject(dev) || !p->api->id_valid(dev->string))
-            return map_err(p, key, "a device id of the contract mapped to {\"location\"?, \"rules\"?}");
+            return map_err(p, key,
+                           "a device id of the contract mapped to {\"location\"?, \"rules\"?}");
         if (loc && !cJSON_IsObject(loc))
             return map_err(p, key, "\"location\" must be an object");
         cJSON_ArrayForEach(it, loc)
@@ -163,9 +164,9 @@ static int map_msg(void *ud, sw_msg *m)
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, devspec + 6));
         if (!id || !p->api->id_valid(id)) {
             cJSON_Delete(payload);
-            return p->api->msg_reject(m, "bad_field",
-                                      "\"%s\" must hold the device id: 1-128 of A-Z a-z 0-9 _ - . :",
-                                      devspec + 6);
+            return p->api->msg_reject(
+                m, "bad_field",
+                "\"%s\" must hold the device id: 1-128 of A-Z a-z 0-9 _ - . :", devspec + 6);
         }
         m->device = cJSON_GetStringValue(cJSON_AddStringToObject(ev, "device", id));
     }
@@ -173,16 +174,15 @@ static int map_msg(void *ud, sw_msg *m)
         cJSON_Delete(payload);
         return p->api->msg_reject(m, "bad_field", "no device id for this mapped message");
     }
-    const cJSON *dev =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(mp, "devices"), m->device);
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(mp, "devices"), m->device);
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(dev, "rules");
-    const cJSON *out =
-        map_outcome(rules ? rules : cJSON_GetObjectItemCaseSensitive(mp, "rules"),
-                    cJSON_GetObjectItemCaseSensitive(mp, "otherwise"), payload);
+    const cJSON *out = map_outcome(rules ? rules : cJSON_GetObjectItemCaseSensitive(mp, "rules"),
+                                   cJSON_GetObjectItemCaseSensitive(mp, "otherwise"), payload);
     if (!out) {
         cJSON_Delete(payload);
-        return p->api->msg_reject(m, "unmapped", "no rule of the mapping for %s matches this payload",
-                                  m->topic);
+        return p->api->msg_reject(m, "unmapped",
+                                  "no rule of the mapping for %s matches this payload", m->topic);
     }
     const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "state"));
     m->type = cJSON_GetStringValue(cJSON_AddStringToObject(
@@ -194,7 +194,8 @@ static int map_msg(void *ud, sw_msg *m)
     if (loc) {
         cJSON *l = cJSON_Duplicate(loc, 1);
         cJSON_AddItemToObject(ev, "location", l);
-        m->location.building = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "building"));
+        m->location.building =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "building"));
         m->location.floor = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "floor"));
         m->location.unit = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "unit"));
         m->location.area = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "area"));

@@ -5,11 +5,15 @@ incident then; one cleared inside the window never does. Silences mute a
 class until unsilenced."""
 
 import json
+import os
+import subprocess
 import time
 import unittest
 from datetime import datetime, timedelta, timezone
 
-from harness import E2E, PREFIX, wait_until
+from harness import BUILD, E2E, PREFIX, wait_until
+
+CTL = os.path.join(BUILD, "bin", "sitewardctl")
 
 TZ = timezone(timedelta(hours=8))
 
@@ -109,6 +113,18 @@ class PlannedWork(E2E):
         inc = self.incident("A", lambda j: j["class"] == "power_loss")
         self.assertEqual(inc["sources"], ["sensor/pm-9"])
         self.assertEqual(inc["events"], 1)
+        # sitewardctl shows it, with who set it and why, while siteward runs.
+        out = subprocess.run([CTL, "--state", self.daemon.state, "--config", self.daemon.config,
+                              "--json", "silences", "--site", "A"],
+                             capture_output=True, timeout=20, check=True).stdout.decode()
+        rows = [json.loads(l) for l in out.splitlines()]
+        self.assertEqual([(r["id"], r["state"], r["by"], r["reason"], r["ended_by"], r["muted"])
+                          for r in rows],
+                         [(sid, "ended", "li.wei", "grid switching tonight", "li.wei", 1)])
+        table = subprocess.run([CTL, "--state", self.daemon.state, "silences"],
+                               capture_output=True, timeout=20, check=True).stdout.decode()
+        self.assertIn("class power_loss", table)
+        self.assertIn("1 silence\n", table)
 
 
 if __name__ == "__main__":

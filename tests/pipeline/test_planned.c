@@ -50,18 +50,19 @@ static int64_t due_of(const cJSON *inc, const char *name)
 static void cmd(harness *h, int64_t t, const char *op, const char *id)
 {
     char payload[256];
-    snprintf(payload, sizeof payload, "{\"op\":\"%s\",\"incident\":\"%s\",\"request_id\":\"c-%lld\"}",
-             op, id, (long long)t);
+    snprintf(payload, sizeof payload,
+             "{\"op\":\"%s\",\"incident\":\"%s\",\"request_id\":\"c-%lld\"}", op, id, (long long)t);
     h_send(h, t, "siteward/A/cmd/li.wei", payload);
 }
 
 static void power_loss(harness *h, int64_t t, const char *dev, const char *building, int normal)
 {
     char payload[256];
-    snprintf(payload, sizeof payload,
-             "{\"type\":\"power_loss\",\"id\":\"e-%lld\",\"state\":\"%s\",\"location\":{\"building\":"
-             "\"%s\"}}",
-             (long long)t, normal ? "normal" : "alarm", building);
+    snprintf(
+        payload, sizeof payload,
+        "{\"type\":\"power_loss\",\"id\":\"e-%lld\",\"state\":\"%s\",\"location\":{\"building\":"
+        "\"%s\"}}",
+        (long long)t, normal ? "normal" : "alarm", building);
     char topic[128];
     snprintf(topic, sizeof topic, "siteward/A/event/sensor/%s", dev);
     h_send(h, t, topic, payload);
@@ -195,8 +196,8 @@ static void test_lead_times_per_kind(void **state)
         {"community_event", "2026-11-20T14:00:00+08:00", NULL, "2026-11-17T14:00:00+08:00"},
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        cJSON *r = plan(h, t + (int64_t)i, want[i].kind, want[i].start,
-                        "2026-11-20T16:00:00+08:00", NULL);
+        cJSON *r =
+            plan(h, t + (int64_t)i, want[i].kind, want[i].start, "2026-11-20T16:00:00+08:00", NULL);
         const cJSON *inc = reply_incident(r);
         assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")));
         if (want[i].cs)
@@ -213,8 +214,8 @@ static void test_pest_control_refused_at_the_weekend(void **state)
     harness *h = *state;
     int64_t t = h_ms("2026-11-16T09:00:00+08:00");
     /* Saturday morning. */
-    cJSON *r = plan(h, t, "pest_control", "2026-11-21T09:00:00+08:00", "2026-11-21T11:00:00+08:00",
-                    NULL);
+    cJSON *r =
+        plan(h, t, "pest_control", "2026-11-21T09:00:00+08:00", "2026-11-21T11:00:00+08:00", NULL);
     assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")));
     assert_string_equal(h_str(r, "error"), "not_allowed");
     assert_non_null(strstr(h_str(r, "message"), "Saturday 2026-11-21"));
@@ -243,17 +244,15 @@ static void test_bad_planned_work_refused(void **state)
 {
     harness *h = *state;
     int64_t t = h_ms("2026-11-16T09:00:00+08:00");
-    cJSON *r = plan(h, t, "fireworks", "2026-11-20T09:00:00+08:00", "2026-11-20T10:00:00+08:00",
-                    NULL);
+    cJSON *r =
+        plan(h, t, "fireworks", "2026-11-20T09:00:00+08:00", "2026-11-20T10:00:00+08:00", NULL);
     assert_string_equal(h_str(r, "error"), "bad_field");
     assert_non_null(strstr(h_str(r, "message"), "power_cut"));
     cJSON_Delete(r);
-    r = plan(h, t + 1, "power_cut", "2026-11-20T10:00:00+08:00", "2026-11-20T09:00:00+08:00",
-             NULL);
+    r = plan(h, t + 1, "power_cut", "2026-11-20T10:00:00+08:00", "2026-11-20T09:00:00+08:00", NULL);
     assert_string_equal(h_str(r, "error"), "bad_field");
     cJSON_Delete(r);
-    r = plan(h, t + 2, "power_cut", "2026-11-10T10:00:00+08:00", "2026-11-10T12:00:00+08:00",
-             NULL);
+    r = plan(h, t + 2, "power_cut", "2026-11-10T10:00:00+08:00", "2026-11-10T12:00:00+08:00", NULL);
     assert_string_equal(h_str(r, "error"), "bad_field");
     assert_non_null(strstr(h_str(r, "message"), "already ended"));
     cJSON_Delete(r);
@@ -318,7 +317,8 @@ static void test_explained_alarm_pages_nobody(void **state)
     cJSON_Delete(inc);
 
     /* At the window's end nothing outlasts it; the work is resolved. */
-    assert_int_equal(h_tick(h, h_ms("2026-11-20T09:59:00+08:00")), h_ms("2026-11-20T10:00:00+08:00"));
+    assert_int_equal(h_tick(h, h_ms("2026-11-20T09:59:00+08:00")),
+                     h_ms("2026-11-20T10:00:00+08:00"));
     h_tick(h, h_ms("2026-11-20T12:00:00+08:00"));
     w = h_last(h, "siteward/A/incident/" PLAN);
     assert_string_equal(h_str(w, "state"), "resolved");

@@ -128,7 +128,7 @@ static void test_device_and_area_silences_and_unsilence(void **state)
     cJSON_Delete(command(h, t0,
                          "{\"op\":\"silence\",\"area\":{\"building\":\"7\"},\"for\":\"1h\","
                          "\"reason\":\"building 7 fire drill\"}"));
-    leak(h, t0 + MIN, "wl-9", "3");  /* the device */
+    leak(h, t0 + MIN, "wl-9", "3");     /* the device */
     leak(h, t0 + 2 * MIN, "wl-8", "7"); /* the area */
     assert_int_equal(h_count_prefix(h, "siteward/A/incident/"), 0);
     assert_int_equal(records_with(h, "A-silence-1"), 1);
@@ -164,7 +164,8 @@ static void test_bad_silences_refused(void **state)
         {"{\"op\":\"silence\",\"class\":\"water\",\"device\":\"d1\",\"for\":\"1h\",\"reason\":"
          "\"x\"}",
          "bad_command"},
-        {"{\"op\":\"silence\",\"device\":\"a/b/c\",\"for\":\"1h\",\"reason\":\"x\"}", "bad_command"},
+        {"{\"op\":\"silence\",\"device\":\"a/b/c\",\"for\":\"1h\",\"reason\":\"x\"}",
+         "bad_command"},
         {"{\"op\":\"silence\",\"area\":{\"tower\":\"1\"},\"for\":\"1h\",\"reason\":\"x\"}",
          "bad_command"},
         {"{\"op\":\"unsilence\",\"silence\":\"A-silence-99\"}", "unknown_silence"},

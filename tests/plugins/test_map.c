@@ -150,8 +150,9 @@ static void test_water_leak_contact_occupancy(void **state)
            "{\"battery\":100,\"contact\":false,\"device_temperature\":22,\"linkquality\":102,"
            "\"voltage\":3005}",
            "door_open", 0);
-    expect("bin_room_door", "{\"battery\":100,\"contact\":true,\"linkquality\":102,\"voltage\":3005}",
-           "door_open", 1);
+    expect("bin_room_door",
+           "{\"battery\":100,\"contact\":true,\"linkquality\":102,\"voltage\":3005}", "door_open",
+           1);
     expect("lobby_motion",
            "{\"battery\":100,\"illuminance\":21,\"illuminance_lux\":21,\"linkquality\":78,"
            "\"occupancy\":true,\"voltage\":3015}",
@@ -177,7 +178,8 @@ static void test_device_rules_override(void **state)
     (void)state;
     expect("fire_door_3", "{\"battery\":100,\"contact\":false,\"linkquality\":90}", "door_forced",
            0);
-    expect("fire_door_3", "{\"battery\":100,\"contact\":true,\"linkquality\":90}", "door_forced", 1);
+    expect("fire_door_3", "{\"battery\":100,\"contact\":true,\"linkquality\":90}", "door_forced",
+           1);
 }
 
 static void test_other_messages_untouched_and_bad_payloads(void **state)
@@ -249,7 +251,8 @@ static void test_config_errors_at_load(void **state)
         {"rules", "[]"},
         {"rules", "[{\"field\": \"smoke\", \"equals\": true, \"type\": \"not_a_type\"}]"},
         {"rules", "[{\"field\": \"smoke\", \"type\": \"smoke\"}]"},
-        {"rules", "[{\"field\": \"smoke\", \"equals\": true, \"type\": \"smoke\", \"state\": \"on\"}]"},
+        {"rules",
+         "[{\"field\": \"smoke\", \"equals\": true, \"type\": \"smoke\", \"state\": \"on\"}]"},
         {"otherwise", "{\"type\": \"nope\"}"},
         {"devices", "{\"d1\": {\"location\": {\"tower\": \"1\"}}}"},
         {"devices", "{\"d1\": {\"location\": {\"building\": \"a/b\"}}}"},
