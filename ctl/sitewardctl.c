@@ -549,9 +549,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     const char *arg = argc - optind == 2 ? argv[optind + 1] : NULL;
     int needs_id = !strcmp(cmd, "show") || !strcmp(cmd, "timeline") || !strcmp(cmd, "review");
-    if (needs_id != (arg != NULL) ||
-        (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "export") && strcmp(cmd, "report") &&
-         strcmp(cmd, "silences"))) {
+    if (needs_id != (arg != NULL) || (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "export") &&
+                                      strcmp(cmd, "report") && strcmp(cmd, "silences"))) {
         usage(stderr);
         return SW_EX_USAGE;
     }

@@ -78,8 +78,8 @@ void sw_batch_end(sw_batch *b);
 
 /* engine.c: open a new incident of `cls` for message `m` (first alarm,
  * class fields, the obligations counted from opening). */
-int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls,
-                            const sw_site_conf *site, sw_dirty **out);
+int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
+                            sw_dirty **out);
 /* engine.c: apply a stored event (topic and payload as received) again as
  * received at `received_ms`, within batch `b`: no duplicate check and no
  * planned work explains it; silences still apply. `seq` tells apart the

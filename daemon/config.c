@@ -135,10 +135,10 @@ static int sw__sites(sw_config *cfg, const cJSON *obj)
 
 int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *ov)
 {
-    static const char *known[] = {
-        "broker",     "prefix",   "instance",      "state_dir", "policy",
-        "durability", "plugins",  "plugin_dir",    "sites",     "stats_interval",
-        "log_level",  "username", "password_file", "foreign", NULL};
+    static const char *known[] = {"broker",        "prefix",         "instance",  "state_dir",
+                                  "policy",        "durability",     "plugins",   "plugin_dir",
+                                  "sites",         "stats_interval", "log_level", "username",
+                                  "password_file", "foreign",        NULL};
     cJSON *root;
     const cJSON *it;
     char buf[PATH_MAX];

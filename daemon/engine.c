@@ -86,8 +86,8 @@ static void sw__add_payload(cJSON *o, const sw_msg *m)
     cJSON_AddItemToObject(o, "payload", p);
 }
 
-int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls,
-                            const sw_site_conf *site, sw_dirty **out)
+int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
+                            sw_dirty **out)
 {
     sw_dirty *d;
     char id[SW_ID_MAX + 1];
@@ -376,9 +376,9 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     const sw_foreign *foreign = NULL;
     if (sw_topic_parse(b->e->cfg->prefix, in->topic, in->topic_len, &t, &code)) {
         /* Outside the contract: a foreign device's topic, if one is mapped. */
-        int frc = b->e->cfg->nforeign ? sw_foreign_match(b->e->cfg, in->topic, in->topic_len, &t,
-                                                         &foreign, &code)
-                                      : SW_ENOENT;
+        int frc = b->e->cfg->nforeign
+                      ? sw_foreign_match(b->e->cfg, in->topic, in->topic_len, &t, &foreign, &code)
+                      : SW_ENOENT;
         if (frc) {
             sw_msg_reject(&m, code, "%s",
                           frc == SW_EINVAL
@@ -438,8 +438,8 @@ done:
 int sw_engine_replay(sw_batch *b, const char *topic, const char *payload, int64_t received_ms,
                      uint64_t seq)
 {
-    sw_inmsg *in = sw_inmsg_new(topic, strlen(topic), payload, strlen(payload), NULL, 0, NULL, 0,
-                                received_ms);
+    sw_inmsg *in =
+        sw_inmsg_new(topic, strlen(topic), payload, strlen(payload), NULL, 0, NULL, 0, received_ms);
     int rc;
     if (!in)
         return SW_ENOMEM;

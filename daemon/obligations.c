@@ -75,8 +75,8 @@ static int64_t sw__working_days_back(const sw_calendar *cal, int64_t base_ms, in
     return day * SW_MS_PER_DAY + tod - (int64_t)tz * 1000;
 }
 
-int64_t sw_due_before(const sw_duration *d, int64_t base_ms, const sw_site_conf *site,
-                      double scale, int quiet_from, int quiet_to, int *uncovered)
+int64_t sw_due_before(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
+                      int quiet_from, int quiet_to, int *uncovered)
 {
     int64_t due = base_ms - d->ms;
     if (d->working_days)
@@ -110,7 +110,7 @@ int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t
         snprintf(ob->met_by, sizeof ob->met_by, "%s", r->met_by);
         ob->status = SW_OBL_PENDING;
         ob->due_ms = (r->before ? sw_due_before : sw_due)(&r->within, base_ms, site, scale,
-                                                         r->quiet_from, r->quiet_to, uncovered);
+                                                          r->quiet_from, r->quiet_to, uncovered);
         ob->next_ms = ob->due_ms;
         ob->esc_step = 0;
         ob->met_ms = 0;

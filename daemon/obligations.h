@@ -23,8 +23,8 @@ int64_t sw_due(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, 
  * subtracts directly, working days walk back over the site calendar to the
  * same local time of day; an instant inside the quiet hours moves back to
  * their start. The lead is divided by `scale`. */
-int64_t sw_due_before(const sw_duration *d, int64_t base_ms, const sw_site_conf *site,
-                      double scale, int quiet_from, int quiet_to, int *uncovered);
+int64_t sw_due_before(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
+                      int quiet_from, int quiet_to, int *uncovered);
 
 /* Add the class's obligations that count from `from`, due from `base_ms`.
  * An obligation of the same name already on the incident is recomputed

@@ -12,14 +12,18 @@
 
 static const char *const sw__ops[] = {
     "ack",        "plan_activated", "on_site",       "progress", "resolve",      "close",  "reopen",
-    "reclassify", "comment",        "callback_done", "verified", "satisfaction", "review",
-    /* planned work (planned.h) */
-    "customer_service_notified", "residents_notified", NULL};
+    "reclassify", "comment",        "callback_done", "verified", "satisfaction", "review", NULL};
+
+/* The notices a planned work owes (planned.h). */
+static const char *const sw__plan_ops[] = {"customer_service_notified", "residents_notified", NULL};
 
 int sw_op_known(const char *op)
 {
     for (int i = 0; sw__ops[i]; i++)
         if (!strcmp(op, sw__ops[i]))
+            return 1;
+    for (int i = 0; sw__plan_ops[i]; i++)
+        if (!strcmp(op, sw__plan_ops[i]))
             return 1;
     return 0;
 }

@@ -38,9 +38,9 @@ typedef struct sw_chain {
 
 typedef struct sw_obl_rule {
     char name[SW_OBL_NAME_MAX];
-    char label[96]; /* for people: "manager not on site" */
-    sw_duration within; /* with `before`: how long ahead of `from` it is due */
-    int before;         /* due `within` before its base time ("before" in the policy) */
+    char label[96];               /* for people: "manager not on site" */
+    sw_duration within;           /* with `before`: how long ahead of `from` it is due */
+    int before;                   /* due `within` before its base time ("before" in the policy) */
     char met_by[SW_OBL_NAME_MAX]; /* the command op that meets it */
     enum sw_from from;
     int contact;              /* contacts a resident: quiet hours apply */
@@ -71,8 +71,8 @@ typedef struct sw_policy {
     sw_chain *chains;
     int nchains;
     int quiet_from_min, quiet_to_min; /* local minutes of day; -1: none */
-    int64_t keep_ms;         /* closed incidents are kept this long after their last change */
-    int64_t review_grace_ms; /* ...and an unsubmitted review this long past its due time */
+    int64_t keep_ms;             /* closed incidents are kept this long after their last change */
+    int64_t review_grace_ms;     /* ...and an unsubmitted review this long past its due time */
     struct sw_plan_policy *plan; /* "planned_work" (policy_plan.h), or NULL */
 } sw_policy;
 

@@ -14,9 +14,11 @@ int sw_silence_is_op(const char *op)
     return op && (!strcmp(op, "silence") || !strcmp(op, "unsilence"));
 }
 
-static size_t sw__key(char *key, size_t len, const char *site, const char *id)
+/* Active silences under "sil/", ended ones under "sild/", so that events
+ * only ever look through the active. */
+static size_t sw__key(char *key, size_t len, int ended, const char *site, const char *id)
 {
-    return (size_t)snprintf(key, len, "sil/%s/%s", site, id);
+    return (size_t)snprintf(key, len, "%s/%s/%s", ended ? "sild" : "sil", site, id);
 }
 
 /* The deadline id "@silence:ID"; ID is SITE-silence-N (sw__next_id). */
@@ -30,27 +32,38 @@ static size_t sw__deadline(unsigned char *dkey, int64_t until, const char *site,
 
 /* Records are kept as plain cJSON numbers (epoch ms are exact in a
  * double), so they read back the same before and after storing. */
+static int64_t sw__num(const cJSON *o, const char *key);
+
 static int sw__put(sw_batch *b, const char *site, const char *id, const cJSON *rec)
 {
     char key[SW_KEY_MAX];
+    int ended = sw__num(rec, "ended") != 0;
     char *txt = cJSON_PrintUnformatted(rec);
     int rc;
     if (!txt)
         return SW_ENOMEM;
-    rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key, sw__key(key, sizeof key, site, id), txt,
-                      strlen(txt));
+    rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key,
+                      sw__key(key, sizeof key, ended, site, id), txt, strlen(txt));
     cJSON_free(txt);
+    if (!rc && ended) {
+        rc = sw_store_del(b->e->store, b->txn, SW_DB_META, key,
+                          sw__key(key, sizeof key, 0, site, id));
+        rc = rc == SW_ENOENT ? 0 : rc;
+    }
     return rc;
 }
 
-/* The stored silence `id` of `site` (caller deletes), or NULL. */
+/* The stored silence `id` of `site`, active or ended (caller deletes), or
+ * NULL. */
 static cJSON *sw__get(sw_batch *b, const char *site, const char *id)
 {
     char key[SW_KEY_MAX];
     MDB_val v;
-    if (sw_store_get(b->e->store, b->txn, SW_DB_META, key, sw__key(key, sizeof key, site, id), &v))
-        return NULL;
-    return cJSON_ParseWithLength(v.mv_data, v.mv_size);
+    for (int ended = 0; ended < 2; ended++)
+        if (!sw_store_get(b->e->store, b->txn, SW_DB_META, key,
+                          sw__key(key, sizeof key, ended, site, id), &v))
+            return cJSON_ParseWithLength(v.mv_data, v.mv_size);
+    return NULL;
 }
 
 static int64_t sw__num(const cJSON *o, const char *key)

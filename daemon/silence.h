@@ -7,7 +7,8 @@
  *
  * Store (meta database):
  *   sil/SITE/ID   -> {"id","site","match":{...},"from","until","by","reason",
- *                     "muted","ended","ended_by"} (kept after it ends, for the record)
+ *                     "muted","ended","ended_by"} while active
+ *   sild/SITE/ID  -> the same once ended, kept for the record
  *   seq/SITE/silence -> be32 last silence number of the site
  *   (ID is SITE-silence-N)
  * Deadlines: be64(until) "@silence:ID/end".

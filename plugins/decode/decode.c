@@ -187,7 +187,7 @@ static int decode_event(decode *d, sw_msg *m)
 
 static int decode_report(decode *d, sw_msg *m)
 {
-    static const char *const categories[] = {"emergency", "repair",  "complaint",   "inquiry",
+    static const char *const categories[] = {"emergency", "repair",       "complaint", "inquiry",
                                              "request",   "planned_work", NULL};
     static const char *const urgencies[] = {"urgent", "general", NULL};
     static const char *const channels[] = {"online", "offline", NULL};

@@ -71,6 +71,16 @@ static int deadlines_with(harness *h, const char *needle)
     return n;
 }
 
+static int meta_has(harness *h, const char *key)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    int rc = sw_store_get(&h->store, txn, SW_DB_META, key, strlen(key), &v);
+    mdb_txn_abort(txn);
+    return rc == 0;
+}
+
 static void test_class_silence_mutes_then_expires(void **state)
 {
     harness *h = *state;
@@ -146,6 +156,10 @@ static void test_device_and_area_silences_and_unsilence(void **state)
     assert_non_null(h_last(h, "siteward/A/incident/A-20261120-0002"));
     /* Its expiry deadline went with it: only the area silence's is left. */
     assert_int_equal(deadlines_with(h, "@silence:A-silence-1/"), 0);
+    /* Ended, it leaves the active ones events are checked against. */
+    assert_false(meta_has(h, "sil/A/A-silence-1"));
+    assert_true(meta_has(h, "sild/A/A-silence-1"));
+    assert_true(meta_has(h, "sil/A/A-silence-2"));
     assert_int_equal(deadlines_with(h, "@silence:A-silence-2/"), 1);
 }
 
