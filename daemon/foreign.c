@@ -21,8 +21,10 @@ int sw_topic_filter_match(const char *f, const char *t, size_t len)
             return 1;
         if (!(fl == 1 && f[0] == '+') && (fl != tl || memcmp(f, t, fl)))
             return 0;
-        if (!fs || !ts)
-            return !fs && !ts;
+        if (!ts) /* "a/#" also matches "a" (MQTT 5, 4.7.1.2) */
+            return !fs || !strcmp(fs + 1, "#");
+        if (!fs)
+            return 0;
         f = fs + 1;
         t = ts + 1;
     }
