@@ -135,10 +135,10 @@ static int sw__sites(sw_config *cfg, const cJSON *obj)
 
 int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *ov)
 {
-    static const char *known[] = {"broker",        "prefix",         "instance",  "state_dir",
-                                  "policy",        "durability",     "plugins",   "plugin_dir",
-                                  "sites",         "stats_interval", "log_level", "username",
-                                  "password_file", "foreign",        NULL};
+    static const char *known[] = {
+        "broker",     "prefix",   "instance",      "state_dir", "policy",
+        "durability", "plugins",  "plugin_dir",    "sites",     "stats_interval",
+        "log_level",  "username", "password_file", NULL};
     cJSON *root;
     const cJSON *it;
     char buf[PATH_MAX];
@@ -152,7 +152,7 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
 
     cJSON_ArrayForEach(it, root)
     {
-        int ok = it->string[0] == '_';
+        int ok = it->string[0] == '_' || !strcmp(it->string, "foreign"); /* foreign.h */
         for (int i = 0; known[i] && !ok; i++)
             ok = !strcmp(it->string, known[i]);
         if (!ok) {

@@ -195,6 +195,25 @@ void sw_foreign_free(sw_config *cfg)
     cfg->nforeign = 0;
 }
 
+int sw_foreign_subscriptions(const sw_config *cfg, char ***subs, int *nsubs)
+{
+    for (int i = 0; i < cfg->nforeign; i++) {
+        int dup = 0;
+        for (int j = 0; j < *nsubs; j++)
+            dup |= !strcmp((*subs)[j], cfg->foreign[i].filter);
+        if (dup)
+            continue;
+        char **grown = realloc(*subs, (size_t)(*nsubs + 1) * sizeof **subs);
+        if (!grown)
+            return SW_ENOMEM;
+        *subs = grown;
+        if (!(grown[*nsubs] = strdup(cfg->foreign[i].filter)))
+            return SW_ENOMEM;
+        (*nsubs)++;
+    }
+    return 0;
+}
+
 int sw_foreign_match(const sw_config *cfg, const char *topic, size_t len, sw_topic *t,
                      const sw_foreign **out, const char **code)
 {

@@ -38,6 +38,11 @@ struct sw_topic;
 int sw_foreign_load(struct sw_config *cfg, const cJSON *arr);
 void sw_foreign_free(struct sw_config *cfg);
 
+/* Append each entry's topic filter (once each) to the array *subs of
+ * *nsubs malloc'ed strings, growing it. Returns 0 or SW_ENOMEM (what was
+ * appended stays, counted in *nsubs, for the caller to free). */
+int sw_foreign_subscriptions(const struct sw_config *cfg, char ***subs, int *nsubs);
+
 /* 1 if the MQTT topic filter `filter` matches `topic` (`len` bytes). */
 int sw_topic_filter_match(const char *filter, const char *topic, size_t len);
 

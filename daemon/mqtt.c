@@ -260,7 +260,7 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     snprintf(mq->status_topic, sizeof mq->status_topic, "%s/_daemon/%s/status", cfg->prefix,
              cfg->instance);
     static const char *const kinds[3] = {"event/+/+", "report/+", "cmd/+"};
-    if (!(mq->subs = calloc(3 + (size_t)cfg->nforeign, sizeof *mq->subs)))
+    if (!(mq->subs = calloc(3, sizeof *mq->subs)))
         return SW_ENOMEM;
     for (int i = 0; i < 3; i++) {
         size_t n = strlen(cfg->prefix) + strlen(kinds[i]) + 4;
@@ -269,14 +269,9 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
         snprintf(mq->subs[i], n, "%s/+/%s", cfg->prefix, kinds[i]);
         mq->nsubs++;
     }
-    /* Foreign devices' topics (foreign.h), each filter once. */
-    for (int i = 0; i < cfg->nforeign; i++) {
-        int dup = 0;
-        for (int j = 3; j < mq->nsubs; j++)
-            dup |= !strcmp(mq->subs[j], cfg->foreign[i].filter);
-        if (!dup && !(mq->subs[mq->nsubs++] = strdup(cfg->foreign[i].filter)))
-            return SW_ENOMEM;
-    }
+    /* Foreign devices' topics too (foreign.h). */
+    if (sw_foreign_subscriptions(cfg, &mq->subs, &mq->nsubs))
+        return SW_ENOMEM;
     uv_async_init(loop, &mq->async, sw__wakeup);
     mq->async.data = mq;
     uv_timer_init(loop, &mq->stop_timer);
