@@ -80,6 +80,10 @@ void sw_batch_end(sw_batch *b);
  * class fields, the obligations counted from opening). */
 int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
                             sw_dirty **out);
+/* engine.c: keep `m` in the records database (an event that opens no
+ * incident), under key sequence `seq`; `silenced_by` names the silence
+ * that muted it, or is NULL. */
+int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by);
 /* engine.c: apply a stored event (topic and payload as received) again as
  * received at `received_ms`, within batch `b`: no duplicate check and no
  * planned work explains it; silences still apply. `seq` tells apart the

@@ -158,7 +158,7 @@ static int sw__correlate(sw_batch *b, const sw_msg *m, sw_dirty **out)
     return rc;
 }
 
-static int sw__record(sw_batch *b, sw_msg *m, uint64_t seq)
+int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by)
 {
     char key[SW_SITE_MAX + 24];
     size_t n = (size_t)snprintf(key, sizeof key, "%s/", m->site);
@@ -171,6 +171,8 @@ static int sw__record(sw_batch *b, sw_msg *m, uint64_t seq)
     cJSON_AddStringToObject(o, "topic", m->topic);
     sw_json_add_int(o, "received", m->received_ms);
     cJSON_AddStringToObject(o, "class", m->cls);
+    if (silenced_by)
+        cJSON_AddStringToObject(o, "silenced_by", silenced_by);
     sw__add_payload(o, m);
     txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -233,7 +235,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     if ((rc = sw_silence_mute(b, m, in->seq, &dup)) || dup)
         return rc;
     if (!cls->incident) {
-        if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
+        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw__dedup_put(b, m, "")))
             return rc;
         b->stats.accepted++;
         return 0;
@@ -242,7 +244,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return rc;
     /* A condition that cleared is news only for an incident already open. */
     if (!d && m->normal) {
-        if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
+        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw__dedup_put(b, m, "")))
             return rc;
         b->stats.accepted++;
         return 0;

@@ -155,8 +155,7 @@ int sw_plan_report(sw_batch *b, sw_msg *m, const sw_inmsg *in, sw_dirty **out)
     return 0;
 }
 
-/* Every location part the work names must be the event's too. */
-static int sw__place_ok(const cJSON *where, const sw_location *loc)
+int sw_plan_place_matches(const cJSON *where, const sw_location *loc)
 {
     static const char *const parts[] = {"building", "floor", "unit", "area"};
     const char *have[] = {loc->building, loc->floor, loc->unit, loc->area};
@@ -198,7 +197,7 @@ static int sw__find(sw_batch *b, const sw_msg *m, char *id, size_t idlen)
         int64_t end = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(ix, "end"));
         if (kind && sw_plan_kind_explains(kind, m->type) && m->received_ms >= start &&
             m->received_ms < end &&
-            sw__place_ok(cJSON_GetObjectItemCaseSensitive(ix, "location"), &m->location) &&
+            sw_plan_place_matches(cJSON_GetObjectItemCaseSensitive(ix, "location"), &m->location) &&
             k.mv_size - plen < idlen) {
             memcpy(id, (const char *)k.mv_data + plen, k.mv_size - plen);
             id[k.mv_size - plen] = 0;

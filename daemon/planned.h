@@ -38,6 +38,10 @@ int sw_plan_report(sw_batch *b, sw_msg *m, const sw_inmsg *in, sw_dirty **out);
  * set *explained. Returns 0 or a negative store error. */
 int sw_plan_explain(sw_batch *b, sw_msg *m, int *explained);
 
+/* 1 if every location part `where` names (building, floor, unit, area;
+ * NULL or {} names none) is also `loc`'s, with the same value. */
+int sw_plan_place_matches(const cJSON *where, const sw_location *loc);
+
 /* The '@plan:' deadline `name` of planned work `id` due at `due_ms`. */
 int sw_plan_fire(sw_batch *b, const char *id, const char *name, int64_t due_ms, int64_t now);
 

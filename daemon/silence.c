@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "planned.h"
 #include "policy_plan.h"
 #include "timeutil.h"
 #include "topic.h"
@@ -328,15 +329,7 @@ static int sw__mutes(const cJSON *match, const sw_msg *m)
         return (size_t)(slash - dev) == strlen(m->source) &&
                !strncmp(dev, m->source, (size_t)(slash - dev)) && !strcmp(slash + 1, m->device);
     }
-    static const char *const parts[] = {"building", "floor", "unit", "area"};
-    const char *have[] = {m->location.building, m->location.floor, m->location.unit,
-                          m->location.area};
-    for (int i = 0; i < 4; i++) {
-        const char *want = sw__str(area, parts[i]);
-        if (want && (!have[i] || strcmp(want, have[i])))
-            return 0;
-    }
-    return area != NULL;
+    return area && sw_plan_place_matches(area, &m->location);
 }
 
 /* The active silence of m's site muting `m`, parsed (caller deletes). */
@@ -376,21 +369,7 @@ int sw_silence_mute(sw_batch *b, sw_msg *m, uint64_t seq, int *muted)
         return rc;
     *muted = 1;
     /* Kept as a record, like events that open no incident. */
-    char key[SW_SITE_MAX + 24];
-    size_t n = (size_t)snprintf(key, sizeof key, "%s/", m->site);
-    sw_be64_put((unsigned char *)key + n, (uint64_t)m->received_ms);
-    sw_be64_put((unsigned char *)key + n + 8, seq);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "topic", m->topic);
-    sw_json_add_int(o, "received", m->received_ms);
-    cJSON_AddStringToObject(o, "class", m->cls);
-    cJSON_AddStringToObject(o, "silenced_by", sw__str(rec, "id"));
-    cJSON_AddRawToObject(o, "payload", m->payload);
-    char *txt = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    rc = txt ? sw_store_put(b->e->store, b->txn, SW_DB_RECORDS, key, n + 16, txt, strlen(txt))
-             : SW_ENOMEM;
-    cJSON_free(txt);
+    rc = sw_engine_record(b, m, seq, sw__str(rec, "id"));
     if (!rc && m->dedup_key[0])
         rc = sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), "",
                           0);
