@@ -351,7 +351,7 @@ static int sw__planned(sw_batch *b, sw_msg *m, const sw_inmsg *in)
 
     if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
         return rc;
-    if ((rc = sw_plan_report(b, m, in, &d)) || (rc = sw__dedup_put(b, m, d->inc.id)))
+    if ((rc = sw_plan_report(b, m, &d)) || (rc = sw__dedup_put(b, m, d->inc.id)))
         return rc;
     b->stats.accepted++;
     return sw_batch_reply(b, m, in, d, 0, NULL, NULL);

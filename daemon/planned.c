@@ -78,7 +78,7 @@ static int sw__short_notice(sw_batch *b, sw_dirty *d, int64_t now)
     return 0;
 }
 
-int sw_plan_report(sw_batch *b, sw_msg *m, const sw_inmsg *in, sw_dirty **out)
+int sw_plan_report(sw_batch *b, sw_msg *m, sw_dirty **out)
 {
     const cJSON *kv = cJSON_GetObjectItemCaseSensitive(m->json, "kind");
     const sw_plan_kind *k = sw_plan_kind_find(b->e->policy, cJSON_GetStringValue(kv));
@@ -86,7 +86,6 @@ int sw_plan_report(sw_batch *b, sw_msg *m, const sw_inmsg *in, sw_dirty **out)
     int64_t start, end, now = m->received_ms;
     int rc, uncovered = 0;
     sw_dirty *d;
-    (void)in;
 
     if (!k) {
         char list[200] = "";

@@ -31,7 +31,7 @@ int sw_plan_is_report(const sw_msg *m);
  * accepted and marked missed at once; it escalates on the next tick.
  * Returns 0 with *out set, SW_EREJECTED with the reason in `m`, or a
  * negative store error. */
-int sw_plan_report(sw_batch *b, sw_msg *m, const sw_inmsg *in, sw_dirty **out);
+int sw_plan_report(sw_batch *b, sw_msg *m, sw_dirty **out);
 
 /* If a planned work explains event `m` (type, place and time), record it
  * on that work's timeline, remember or forget it as an active alarm, and

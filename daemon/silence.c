@@ -23,10 +23,9 @@ static size_t sw__key(char *key, size_t len, int ended, const char *site, const 
 }
 
 /* The deadline id "@silence:ID"; ID is SITE-silence-N (sw__next_id). */
-static size_t sw__deadline(unsigned char *dkey, int64_t until, const char *site, const char *id)
+static size_t sw__deadline(unsigned char *dkey, int64_t until, const char *id)
 {
     char did[SW_SITE_MAX + 40];
-    (void)site;
     snprintf(did, sizeof did, "@silence:%.*s", SW_SITE_MAX + 20, id);
     return sw_deadline_key(dkey, until, did, "end");
 }
@@ -263,7 +262,7 @@ static int sw__silence(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     cJSON_AddNumberToObject(rec, "muted", 0);
     cJSON_AddNumberToObject(rec, "ended", 0);
     unsigned char dkey[SW_DEADLINE_KEY_MAX];
-    size_t dlen = sw__deadline(dkey, until, m->site, id);
+    size_t dlen = sw__deadline(dkey, until, id);
     if (!(rc = sw__put(b, m->site, id, rec)) &&
         !(rc = sw_store_put(b->e->store, b->txn, SW_DB_DEADLINES, dkey, dlen, "", 0)))
         rc = sw__reply(b, m, in, rec, NULL, NULL);
@@ -282,7 +281,7 @@ static int sw__end(sw_batch *b, cJSON *rec, int64_t now, const char *by)
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "ended_by");
     cJSON_AddStringToObject(rec, "ended_by", by);
     int rc = sw_store_del(b->e->store, b->txn, SW_DB_DEADLINES, dkey,
-                          sw__deadline(dkey, sw__num(rec, "until"), site, id));
+                          sw__deadline(dkey, sw__num(rec, "until"), id));
     if (rc && rc != SW_ENOENT)
         return rc;
     return sw__put(b, site, id, rec);
