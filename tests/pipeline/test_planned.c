@@ -394,6 +394,38 @@ static void test_window_end_survives_restart(void **state)
     cJSON_Delete(inc);
 }
 
+static void test_contact_notice_moves_out_of_quiet_hours(void **state)
+{
+    (void)state;
+    /* A policy whose residents' notice is a contact (a call round): it is
+     * due 24 h ahead, moved earlier out of the quiet hours (21:00-08:00). */
+    char path[] = "/tmp/sw-plan-policy-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f,
+            "{\"extends\": \"%s/config/policy/default.json\", \"classes\": "
+            "{\"planned_power_cut\": {\"label\": \"Planned power cut\", \"obligations\": "
+            "[{\"name\": \"residents_notified\", \"before\": \"24h\", \"from\": \"start\", "
+            "\"met_by\": \"residents_notified\", \"contact\": true}]}}}",
+            SW_SOURCE_DIR);
+    fclose(f);
+    harness *h = h_new(path, 1.0);
+    unlink(path);
+    cJSON *r = plan(h, h_ms("2026-11-16T09:00:00+08:00"), "power_cut", "2026-11-20T07:00:00+08:00",
+                    "2026-11-20T09:00:00+08:00", NULL);
+    assert_int_equal(due_of(reply_incident(r), "residents_notified"),
+                     h_ms("2026-11-18T21:00:00+08:00"));
+    cJSON_Delete(r);
+    /* Outside the quiet hours it stays 24 h ahead. */
+    r = plan(h, h_ms("2026-11-16T09:00:01+08:00"), "power_cut", "2026-11-20T10:00:00+08:00",
+             "2026-11-20T11:00:00+08:00", NULL);
+    assert_int_equal(due_of(reply_incident(r), "residents_notified"),
+                     h_ms("2026-11-19T10:00:00+08:00"));
+    cJSON_Delete(r);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +444,7 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_cancelled_work_explains_nothing, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_window_end_survives_restart, h_setup, h_teardown),
+        cmocka_unit_test(test_contact_notice_moves_out_of_quiet_hours),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
