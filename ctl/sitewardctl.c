@@ -9,6 +9,7 @@
  *   sitewardctl ... review ID [--format md|json]
  *   sitewardctl ... report --site S --from YYYY-MM-DD --to YYYY-MM-DD
  *   sitewardctl ... export
+ *   sitewardctl ... silences [--site S]
  *
  * Times are shown at each site's UTC offset from --config (default: the
  * daemon's config, if readable; otherwise UTC). Resident contacts are shown
@@ -24,6 +25,7 @@
 #include "config.h"
 #include "incident.h"
 #include "report.h"
+#include "silences.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -60,7 +62,8 @@ static void usage(FILE *f)
             "  timeline ID\n"
             "  review ID [--format md|json]\n"
             "  report --site S --from YYYY-MM-DD --to YYYY-MM-DD\n"
-            "  export\n");
+            "  export\n"
+            "  silences [--site S]\n");
 }
 
 static int tz_of(const ctl *c, const char *site)
@@ -546,8 +549,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     const char *arg = argc - optind == 2 ? argv[optind + 1] : NULL;
     int needs_id = !strcmp(cmd, "show") || !strcmp(cmd, "timeline") || !strcmp(cmd, "review");
-    if (needs_id != (arg != NULL) ||
-        (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "export") && strcmp(cmd, "report"))) {
+    if (needs_id != (arg != NULL) || (!needs_id && strcmp(cmd, "list") && strcmp(cmd, "export") &&
+                                      strcmp(cmd, "report") && strcmp(cmd, "silences"))) {
         usage(stderr);
         return SW_EX_USAGE;
     }
@@ -569,6 +572,8 @@ int main(int argc, char **argv)
         rc = cmd_review(&c, arg);
     else if (!strcmp(cmd, "report"))
         rc = cmd_report(&c, from, to);
+    else if (!strcmp(cmd, "silences"))
+        rc = sw_ctl_silences(&c.st, c.have_cfg ? &c.cfg : NULL, c.site, c.json);
     else
         rc = cmd_timeline(&c, arg);
     sw_store_close(&c.st);

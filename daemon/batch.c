@@ -35,6 +35,8 @@ struct sw_reply {
     char *resp_topic;
     unsigned char *corr;
     size_t corr_len;
+    char extra_key[16];
+    cJSON *extra; /* owned: a member added to the reply (sw_batch_reply_attach) */
 };
 
 static unsigned sw__hash(const char *s)
@@ -259,6 +261,21 @@ int sw_batch_reply(sw_batch *b, const sw_msg *m, const sw_inmsg *in, sw_dirty *d
     return 0;
 }
 
+int sw_batch_reply_attach(sw_batch *b, const char *key, cJSON *item)
+{
+    sw_reply *r = b->replies;
+    while (r && r->next)
+        r = r->next;
+    if (!r || !item) {
+        cJSON_Delete(item);
+        return item ? SW_EINVAL : SW_ENOMEM;
+    }
+    cJSON_Delete(r->extra);
+    snprintf(r->extra_key, sizeof r->extra_key, "%s", key);
+    r->extra = item;
+    return 0;
+}
+
 int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const char *label,
                         int step, const char *role, int64_t now)
 {
@@ -460,6 +477,8 @@ static int sw__replies(sw_batch *b)
             cJSON_AddBoolToObject(o, "duplicate", 1);
         if (r->d && sw__public(b, r->d))
             cJSON_AddItemToObject(o, "incident", cJSON_Duplicate(sw__public(b, r->d), 1));
+        if (r->extra)
+            cJSON_AddItemToObject(o, r->extra_key, cJSON_Duplicate(r->extra, 1));
         payload = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (r->resp_topic && sw__resp_topic_ok(b, r, r->resp_topic)) {
@@ -565,6 +584,7 @@ void sw_batch_end(sw_batch *b)
     }
     for (sw_reply *r = b->replies, *n; r; r = n) {
         n = r->next;
+        cJSON_Delete(r->extra);
         free(r);
     }
     memset(b, 0, sizeof *b);

@@ -46,6 +46,7 @@ typedef struct sw_batch {
     int nrejected;
     struct sw_gauge_delta *gauges; /* gauges.h: what it changed in the counts */
     uint64_t last_seq;
+    int replay; /* applying a stored event again (sw_engine_replay) */
 } sw_batch;
 
 int sw_batch_begin(sw_batch *b, sw_engine *e);
@@ -65,6 +66,9 @@ int sw_batch_timeline_obligation(sw_batch *b, sw_dirty *d, int64_t ts, const cha
  * the incident to include, or NULL. */
 int sw_batch_reply(sw_batch *b, const sw_msg *m, const sw_inmsg *in, sw_dirty *d, int duplicate,
                    const char *code, const char *message);
+/* Add `item` (owned from now on) as member `key` (< 16 bytes) of the reply
+ * queued last. */
+int sw_batch_reply_attach(sw_batch *b, const char *key, cJSON *item);
 /* Queue an Escalation (CONTRACT.md) of obligation `ob` (NULL: the notice
  * sent when an incident opens) to `role`, and record it in the timeline. */
 int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const char *label,
@@ -82,5 +86,20 @@ int sw_batch_commit(sw_batch *b, uint64_t last_seq);
 void sw_batch_publish(sw_batch *b);
 /* Free everything; aborts the transaction if it is still open. */
 void sw_batch_end(sw_batch *b);
+
+/* engine.c: open a new incident of `cls` for message `m` (first alarm,
+ * class fields, the obligations counted from opening). */
+int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
+                            sw_dirty **out);
+/* engine.c: keep `m` in the records database (an event that opens no
+ * incident), under key sequence `seq`; `silenced_by` names the silence
+ * that muted it, or is NULL. */
+int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by);
+/* engine.c: apply a stored event (topic and payload as received) again as
+ * received at `received_ms`, within batch `b`: no duplicate check and no
+ * planned work explains it; silences still apply. `seq` tells apart the
+ * events replayed at one instant. */
+int sw_engine_replay(sw_batch *b, const char *topic, const char *payload, int64_t received_ms,
+                     uint64_t seq);
 
 #endif

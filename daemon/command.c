@@ -30,6 +30,9 @@ static const struct {
     {"verified", ACTIVE | S(SW_ST_RESOLVED), -1},
     {"satisfaction", S(SW_ST_RESOLVED) | S(SW_ST_CLOSED) | S(SW_ST_REVIEWED), -1},
     {"review", S(SW_ST_CLOSED), SW_ST_REVIEWED},
+    /* planned work (planned.h): the notices it owes */
+    {"customer_service_notified", ACTIVE | S(SW_ST_RESOLVED), -1},
+    {"residents_notified", ACTIVE | S(SW_ST_RESOLVED), -1},
 };
 
 static int sw__fail(const char **code, const char *c, char *why, size_t len, const char *msg,

@@ -334,7 +334,7 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
 
     cJSON_ArrayForEach(it, root)
     {
-        int ok = it->string[0] == '_';
+        int ok = it->string[0] == '_' || !strcmp(it->string, "foreign"); /* foreign.h */
         for (int i = 0; known[i] && !ok; i++)
             ok = !strcmp(it->string, known[i]);
         if (!ok) {
@@ -428,6 +428,8 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
         sw_json_error(path, "prefix", "must not contain '+' or '#' or end with '/'");
         goto out;
     }
+    if (sw_foreign_load(cfg, cJSON_GetObjectItemCaseSensitive(root, "foreign")))
+        goto out;
     rc = 0;
 out:
     cJSON_Delete(root);
@@ -439,6 +441,7 @@ out:
 void sw_config_free(sw_config *cfg)
 {
     memset(cfg->password, 0, sizeof cfg->password);
+    sw_foreign_free(cfg);
     for (int i = 0; i < cfg->nplugins; i++)
         cJSON_Delete(cfg->plugins[i].config);
     for (int i = 0; i < cfg->nsites; i++)

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "calendar.h"
+#include "foreign.h"
 #include "siteward/types.h"
 
 enum sw_durability {
@@ -76,6 +77,9 @@ typedef struct sw_config {
     int nsites;
     sw_tls_conf tls;
     sw_shard_conf shard;
+    cJSON *foreign_doc;  /* "foreign" entries, completed (foreign.h); owned */
+    sw_foreign *foreign; /* one per entry of foreign_doc */
+    int nforeign;
 } sw_config;
 
 /* Command-line overrides; NULL or 0 means "not given". */

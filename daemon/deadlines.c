@@ -16,6 +16,8 @@
 #include "expect.h"
 #include "log.h"
 #include "obligations.h"
+#include "planned.h"
+#include "silence.h"
 #include "timers.h"
 
 _Static_assert(SW_OBL_NAME_MAX == 48, "SW_DEADLINE_KEY_MAX counts on it");
@@ -73,6 +75,42 @@ static int sw__drop(sw_batch *b, const sw__due *due)
     return rc == SW_ENOENT ? 0 : rc;
 }
 
+/* Planned work and silences arm their timers with sw_deadline_key(), so
+ * their tags read "@WORD:ID/NAME": split them for their handlers. */
+static int sw__tag_split(const char *tag, char *id, size_t idmax, const char **name)
+{
+    const char *rest = strchr(tag, ':'), *slash;
+    if (!rest || !(slash = strrchr(++rest, '/')) || (size_t)(slash - rest) >= idmax)
+        return SW_EINVAL;
+    memcpy(id, rest, (size_t)(slash - rest));
+    id[slash - rest] = 0;
+    *name = slash + 1;
+    return 0;
+}
+
+static int sw__plan_timer(sw_batch *b, const char *tag, int64_t due_ms, int64_t now)
+{
+    char id[SW_ID_MAX + 1];
+    const char *name;
+    if (sw__tag_split(tag, id, sizeof id, &name)) {
+        sw_log(SW_LOG_WARNING, "deadlines: timer %.80s is malformed; dropped", tag);
+        return 0;
+    }
+    return sw_plan_fire(b, id, name, due_ms, now);
+}
+
+static int sw__silence_timer(sw_batch *b, const char *tag, int64_t due_ms, int64_t now)
+{
+    char id[SW_ID_MAX + 1];
+    const char *name;
+    (void)due_ms;
+    if (sw__tag_split(tag, id, sizeof id, &name)) {
+        sw_log(SW_LOG_WARNING, "deadlines: timer %.80s is malformed; dropped", tag);
+        return 0;
+    }
+    return sw_silence_fire(b, id, name, now);
+}
+
 /*
  * Timers that are not obligations (timers.h), by the word between '@' and
  * ':'. Each handler lives in its own file; add a line here for a new one.
@@ -85,6 +123,8 @@ static const struct {
     {"inspect", sw_round_fire},
     {"silent", sw_silent_fire},
     {"telemetry", sw_telemetry_fire},
+    {"plan", sw__plan_timer},
+    {"silence", sw__silence_timer},
 };
 
 static int sw__fire_timer(sw_batch *b, const sw__due *due, int64_t now)

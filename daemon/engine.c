@@ -13,6 +13,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "obligations.h"
+#include "planned.h"
+#include "silence.h"
 #include "timeutil.h"
 #include "topic.h"
 
@@ -94,8 +96,8 @@ static void sw__add_payload(cJSON *o, const sw_msg *m)
     cJSON_AddItemToObject(o, "payload", p);
 }
 
-static int sw__open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
-                             sw_dirty **out)
+int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const sw_site_conf *site,
+                            sw_dirty **out)
 {
     sw_dirty *d;
     char id[SW_ID_MAX + 1];
@@ -166,7 +168,7 @@ static int sw__correlate(sw_batch *b, const sw_msg *m, sw_dirty **out)
     return rc;
 }
 
-static int sw__record(sw_batch *b, sw_msg *m, uint64_t seq)
+int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by)
 {
     char key[SW_SITE_MAX + 24];
     size_t n = (size_t)snprintf(key, sizeof key, "%s/", m->site);
@@ -179,6 +181,8 @@ static int sw__record(sw_batch *b, sw_msg *m, uint64_t seq)
     cJSON_AddStringToObject(o, "topic", m->topic);
     sw_json_add_int(o, "received", m->received_ms);
     cJSON_AddStringToObject(o, "class", m->cls);
+    if (silenced_by)
+        cJSON_AddStringToObject(o, "silenced_by", silenced_by);
     sw__add_payload(o, m);
     txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -233,13 +237,18 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
 
     if (!cls)
         return sw_msg_reject(m, "unknown_class", "class \"%s\" is not in the policy", m->cls);
-    if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
+    if (!b->replay && ((rc = sw__duplicate(b, m, in, &dup)) || dup))
+        return rc;
+    /* Expected (planned work) or muted (a silence): kept, paged to nobody. */
+    if (!b->replay && ((rc = sw_plan_explain(b, m, &dup)) || dup))
+        return rc;
+    if ((rc = sw_silence_mute(b, m, in->seq, &dup)) || dup)
         return rc;
     /* Patrol and inspection check-ins, silent devices, thresholds. */
     if ((rc = sw_expect_event(b, m)))
         return rc;
     if (!cls->incident) {
-        if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
+        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw__dedup_put(b, m, "")))
             return rc;
         b->stats.accepted++;
         return 0;
@@ -248,13 +257,13 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return rc;
     /* A condition that cleared is news only for an incident already open. */
     if (!d && m->normal) {
-        if ((rc = sw__record(b, m, in->seq)) || (rc = sw__dedup_put(b, m, "")))
+        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw__dedup_put(b, m, "")))
             return rc;
         b->stats.accepted++;
         return 0;
     }
     int opened = !d;
-    if (opened && (rc = sw__open_incident(b, m, cls, site, &d)))
+    if (opened && (rc = sw_engine_open_incident(b, m, cls, site, &d)))
         return rc;
     if (m->corr_key[0] && (rc = sw__corr_put(b, m->corr_key, m->received_ms, d->inc.id)))
         return rc;
@@ -319,6 +328,8 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return rc;
     if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_COMMAND, m)))
         return rc;
+    if (sw_silence_is_op(m->op)) /* needs no incident */
+        return sw_silence_command(b, m, in);
     if (!sw_op_known(m->op)) {
         code = "unknown_op";
         snprintf(why, sizeof why, "op \"%s\" is not one of the contract's ops", m->op);
@@ -353,6 +364,20 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     return sw_batch_reply(b, m, in, d, 0, NULL, NULL);
 }
 
+/* A planned-work report: its own record, notices and window (planned.h). */
+static int sw__planned(sw_batch *b, sw_msg *m, const sw_inmsg *in)
+{
+    sw_dirty *d = NULL;
+    int rc, dup;
+
+    if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
+        return rc;
+    if ((rc = sw_plan_report(b, m, &d)) || (rc = sw__dedup_put(b, m, d->inc.id)))
+        return rc;
+    b->stats.accepted++;
+    return sw_batch_reply(b, m, in, d, 0, NULL, NULL);
+}
+
 /* One message: parse the topic, run the plugins, apply. Returns 0 when the
  * message was handled (applied or answered) and a negative code only for
  * failures that must abort the whole transaction. */
@@ -369,16 +394,27 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     m.payload = in->payload;
     m.payload_len = in->payload_len;
     m.received_ms = in->received_ms;
-    b->stats.received++;
+    b->stats.received += !b->replay;
 
+    const sw_foreign *foreign = NULL;
     if (sw_topic_parse(b->e->cfg->prefix, in->topic, in->topic_len, &t, &code)) {
-        sw_msg_reject(&m, code,
-                      "topic is not P/{site}/event/{source}/{device}, "
-                      "P/{site}/report/{user} or P/{site}/cmd/{user} with ids of the "
-                      "contract's alphabet");
-        rc = SW_EREJECTED;
-        goto done;
+        /* Outside the contract: a foreign device's topic, if one is mapped. */
+        int frc = b->e->cfg->nforeign
+                      ? sw_foreign_match(b->e->cfg, in->topic, in->topic_len, &t, &foreign, &code)
+                      : SW_ENOENT;
+        if (frc) {
+            sw_msg_reject(&m, code, "%s",
+                          frc == SW_EINVAL
+                              ? "the level of this mapped topic that names the device is not "
+                                "an id of the contract (1-128 of A-Z a-z 0-9 _ - . :)"
+                              : "topic is not P/{site}/event/{source}/{device}, "
+                                "P/{site}/report/{user} or P/{site}/cmd/{user} with ids of the "
+                                "contract's alphabet");
+            rc = SW_EREJECTED;
+            goto done;
+        }
     }
+    m.mapping = foreign ? foreign->mapping : NULL;
     m.kind = t.kind;
     m.site = t.site;
     m.source = t.source[0] ? t.source : NULL;
@@ -396,7 +432,7 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     }
     if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_DECODE, &m)))
         goto done;
-    if (m.kind != SW_MSG_COMMAND) {
+    if (m.kind != SW_MSG_COMMAND && !sw_plan_is_report(&m)) {
         if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_CLASSIFY, &m)))
             goto done;
         if (!m.cls[0]) {
@@ -406,7 +442,9 @@ static int sw__one(sw_batch *b, const sw_inmsg *in)
     }
     if ((rc = sw_plugins_run(b->e->plugins, SW_HOOK_CORRELATE, &m)))
         goto done;
-    rc = m.kind == SW_MSG_COMMAND ? sw__command(b, &m, in) : sw__event_or_report(b, &m, in);
+    rc = m.kind == SW_MSG_COMMAND ? sw__command(b, &m, in)
+         : sw_plan_is_report(&m)  ? sw__planned(b, &m, in)
+                                  : sw__event_or_report(b, &m, in);
 done:
     if (rc == SW_EREJECTED || (rc && m.error_code[0])) {
         if (!m.error_code[0])
@@ -417,6 +455,23 @@ done:
             rc = sw_batch_reply(b, &m, in, NULL, 0, m.error_code, m.error_reason);
     }
     cJSON_Delete(m.json);
+    return rc;
+}
+
+int sw_engine_replay(sw_batch *b, const char *topic, const char *payload, int64_t received_ms,
+                     uint64_t seq)
+{
+    sw_inmsg *in =
+        sw_inmsg_new(topic, strlen(topic), payload, strlen(payload), NULL, 0, NULL, 0, received_ms);
+    int rc;
+    if (!in)
+        return SW_ENOMEM;
+    /* Outside the inbox's sequence, so records never collide with it. */
+    in->seq = (1ULL << 63) | seq;
+    b->replay = 1;
+    rc = sw__one(b, in);
+    b->replay = 0;
+    free(in);
     return rc;
 }
 

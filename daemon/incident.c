@@ -97,6 +97,12 @@ char *sw_incident_encode(const sw_incident *inc)
     sw_json_add_int(o, "review_required", inc->review_required);
     sw_json_add_int(o, "tl_seq", inc->tl_seq);
     cJSON_AddStringToObject(o, "corr_key", inc->corr_key);
+    if (inc->plan_kind[0]) {
+        cJSON *pw = cJSON_AddObjectToObject(o, "planned");
+        cJSON_AddStringToObject(pw, "kind", inc->plan_kind);
+        sw_json_add_int(pw, "start", inc->plan_start_ms);
+        sw_json_add_int(pw, "end", inc->plan_end_ms);
+    }
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;
@@ -156,6 +162,12 @@ int sw_incident_decode(const char *buf, size_t len, sw_incident *inc)
     inc->review_required = (int)sw__num(o, "review_required");
     inc->tl_seq = (uint32_t)sw__num(o, "tl_seq");
     sw__copy(inc->corr_key, sizeof inc->corr_key, o, "corr_key");
+    const cJSON *pw = cJSON_GetObjectItemCaseSensitive(o, "planned");
+    if (pw) {
+        sw__copy(inc->plan_kind, sizeof inc->plan_kind, pw, "kind");
+        inc->plan_start_ms = sw__num(pw, "start");
+        inc->plan_end_ms = sw__num(pw, "end");
+    }
     cJSON_Delete(o);
     return inc->id[0] ? 0 : SW_EINVAL;
 }
@@ -234,6 +246,12 @@ cJSON *sw_incident_public(const sw_incident *inc, int tz)
         cJSON_AddStringToObject(j, "role", inc->esc_role);
     else
         cJSON_AddNullToObject(j, "role");
+    if (inc->plan_kind[0]) {
+        j = cJSON_AddObjectToObject(o, "planned");
+        cJSON_AddStringToObject(j, "kind", inc->plan_kind);
+        sw__add_time(j, "start", inc->plan_start_ms, tz);
+        sw__add_time(j, "end", inc->plan_end_ms, tz);
+    }
     /* The review is the obligation "review", armed when the incident closes. */
     const sw_obligation *rv = NULL;
     for (int i = 0; i < inc->nobl; i++)

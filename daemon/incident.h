@@ -61,6 +61,10 @@ typedef struct sw_incident {
     int review_required; /* the class wants a post-incident review */
     uint32_t tl_seq;     /* timeline entries written */
     char corr_key[SW_KEY_MAX];
+    /* A planned work's record (planned.h): its kind ("" for any other
+     * incident) and window. */
+    char plan_kind[32];
+    int64_t plan_start_ms, plan_end_ms;
 } sw_incident;
 
 const char *sw_state_name(enum sw_state s);

@@ -411,7 +411,8 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     snprintf(mq->status_topic, sizeof mq->status_topic, "%s/_daemon/%s/status", cfg->prefix,
              cfg->instance);
     if (sw_shard_filters(cfg, &mq->subs, &mq->nsubs) ||
-        sw_shard_stale(cfg, &mq->stale, &mq->nstale))
+        sw_shard_stale(cfg, &mq->stale, &mq->nstale) ||
+        sw_foreign_subscriptions(cfg, &mq->subs, &mq->nsubs)) /* foreign.h */
         return SW_ENOMEM;
     mq->nbatches = (mq->nsubs + SW_MQTT_SUB_BATCH - 1) / SW_MQTT_SUB_BATCH;
     if (mq->nbatches && !(mq->batches = calloc((size_t)mq->nbatches, sizeof *mq->batches)))

@@ -61,7 +61,7 @@ struct sw_mqtt {
     const sw_config *cfg;
     sw_mqtt_handlers h;
     char status_topic[192];
-    char **subs; /* topic filters (shard.h), nsubs of them */
+    char **subs; /* topic filters (shard.h, then foreign.h), nsubs of them */
     int nsubs;
     char **stale; /* filters unsubscribed from on connecting, nstale */
     int nstale;

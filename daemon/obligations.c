@@ -40,6 +40,54 @@ int64_t sw_due(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, 
     return due;
 }
 
+/* Back out of quiet hours: an instant inside them moves to their start, so
+ * a notice due ahead of something is never due in the middle of the night. */
+static int64_t sw__quiet_back(int64_t t, int tz, int from, int to)
+{
+    int64_t moved = sw__quiet(t, tz, from, to);
+    if (moved == t)
+        return t;
+    /* `moved` is the end of the quiet spell holding `t`; its start is the
+     * last local `from` before `t`. */
+    int64_t local = t + (int64_t)tz * 1000;
+    int64_t day = local / SW_MS_PER_DAY - (local % SW_MS_PER_DAY < 0);
+    int64_t start = day * SW_MS_PER_DAY + from * 60000LL;
+    if (start > local)
+        start -= SW_MS_PER_DAY;
+    return start - (int64_t)tz * 1000;
+}
+
+/* `n` working days before `base_ms`: the same local time of day on the
+ * n-th working day before it. */
+static int64_t sw__working_days_back(const sw_calendar *cal, int64_t base_ms, int n, int tz,
+                                     int *uncovered)
+{
+    int64_t local = base_ms + (int64_t)tz * 1000;
+    int64_t day = local / SW_MS_PER_DAY - (local % SW_MS_PER_DAY < 0);
+    int64_t tod = local - day * SW_MS_PER_DAY;
+    for (int i = 0; i < n; i++) {
+        do {
+            day--;
+            if (!sw_calendar_covers(cal, day))
+                *uncovered = 1;
+        } while (!sw_calendar_is_workday(cal, day));
+    }
+    return day * SW_MS_PER_DAY + tod - (int64_t)tz * 1000;
+}
+
+int64_t sw_due_before(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
+                      int quiet_from, int quiet_to, int *uncovered)
+{
+    int64_t due = base_ms - d->ms;
+    if (d->working_days)
+        due = sw__working_days_back(&site->calendar, base_ms, d->working_days, site->tz_offset_s,
+                                    uncovered);
+    due = sw__quiet_back(due, site->tz_offset_s, quiet_from, quiet_to);
+    if (scale > 0 && scale != 1.0)
+        due = base_ms - (int64_t)((double)(base_ms - due) / scale);
+    return due;
+}
+
 int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t base_ms,
                const sw_site_conf *site, double scale, int *uncovered)
 {
@@ -61,8 +109,8 @@ int sw_obl_arm(sw_incident *inc, const sw_class *cls, enum sw_from from, int64_t
         memset(ob->by, 0, sizeof ob->by);
         snprintf(ob->met_by, sizeof ob->met_by, "%s", r->met_by);
         ob->status = SW_OBL_PENDING;
-        ob->due_ms =
-            sw_due(&r->within, base_ms, site, scale, r->quiet_from, r->quiet_to, uncovered);
+        ob->due_ms = (r->before ? sw_due_before : sw_due)(&r->within, base_ms, site, scale,
+                                                          r->quiet_from, r->quiet_to, uncovered);
         ob->next_ms = ob->due_ms;
         ob->esc_step = 0;
         ob->met_ms = 0;

@@ -19,6 +19,13 @@
 int64_t sw_due(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
                int quiet_from, int quiet_to, int *uncovered);
 
+/* The instant `d` before `base_ms` (a "before" obligation): calendar time
+ * subtracts directly, working days walk back over the site calendar to the
+ * same local time of day; an instant inside the quiet hours moves back to
+ * their start. The lead is divided by `scale`. */
+int64_t sw_due_before(const sw_duration *d, int64_t base_ms, const sw_site_conf *site, double scale,
+                      int quiet_from, int quiet_to, int *uncovered);
+
 /* Add the class's obligations that count from `from`, due from `base_ms`.
  * An obligation of the same name already on the incident is recomputed
  * unless met. Returns how many were added or recomputed. */

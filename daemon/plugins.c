@@ -31,6 +31,7 @@ struct sw_plugin_ctx {
     void (*cleanup)(void *);
     const cJSON *config;
     const sw_policy *policy;
+    const sw_config *host_cfg;
     sw_plugins *host;
 };
 
@@ -157,6 +158,18 @@ static void sw__plugin_log(sw_plugin_ctx *ctx, int level, const char *fmt, ...)
     va_end(ap);
 }
 
+static const cJSON *sw__config_section(sw_plugin_ctx *ctx, const char *name)
+{
+    if (!strcmp(name, "foreign"))
+        return ctx->host_cfg->foreign_doc;
+    return NULL;
+}
+
+static const char *sw__config_path(sw_plugin_ctx *ctx)
+{
+    return ctx->cfg_path;
+}
+
 static int sw__id_valid(const char *s)
 {
     return sw_id_valid(s, strlen(s));
@@ -174,6 +187,8 @@ static const sw_host_api sw__api = {
     .policy_error = sw__policy_error,
     .msg_reject = sw_msg_reject,
     .log = sw__plugin_log,
+    .config_section = sw__config_section,
+    .config_path = sw__config_path,
 };
 
 const sw_host_api *sw_host_api_get(void)
@@ -275,6 +290,7 @@ int sw_plugins_load(sw_plugins **out, const sw_config *cfg, const sw_policy *pol
         sw__default_dir(dir, sizeof dir);
     for (int i = 0; i < cfg->nplugins; i++) {
         pl->ctx[i].policy = policy;
+        pl->ctx[i].host_cfg = cfg;
         pl->ctx[i].cfg_path = cfg->path;
         pl->ctx[i].index = i;
         pl->n = i + 1;

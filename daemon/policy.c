@@ -8,6 +8,7 @@
 #include "jsonfile.h"
 #include "log.h"
 #include "policy_expect.h"
+#include "policy_plan.h"
 #include "topic.h"
 
 static const char *const sw__ops[] = {"ack",     "plan_activated", "on_site",  "progress",
@@ -15,10 +16,16 @@ static const char *const sw__ops[] = {"ack",     "plan_activated", "on_site",  "
                                       "comment", "callback_done",  "verified", "satisfaction",
                                       "review",  "inspected",      NULL};
 
+/* The notices a planned work owes (planned.h). */
+static const char *const sw__plan_ops[] = {"customer_service_notified", "residents_notified", NULL};
+
 int sw_op_known(const char *op)
 {
     for (int i = 0; sw__ops[i]; i++)
         if (!strcmp(op, sw__ops[i]))
+            return 1;
+    for (int i = 0; sw__plan_ops[i]; i++)
+        if (!strcmp(op, sw__plan_ops[i]))
             return 1;
     return 0;
 }
@@ -101,6 +108,10 @@ static int sw__from_parse(const char *s, enum sw_from *out)
         *out = SW_FROM_RESOLVED;
     else if (!strcmp(s, "closed"))
         *out = SW_FROM_CLOSED;
+    else if (!strcmp(s, "start"))
+        *out = SW_FROM_START;
+    else if (!strcmp(s, "end"))
+        *out = SW_FROM_END;
     else
         return SW_EINVAL;
     return 0;
@@ -312,6 +323,7 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
         sw_obl_rule *r = &cls->obl[i];
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
         const char *within = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "within"));
+        const char *before = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "before"));
         const char *met_by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "met_by"));
         const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from"));
         const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "label"));
@@ -326,7 +338,13 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
         for (int j = 0; j < i; j++)
             if (!strcmp(cls->obl[j].name, name))
                 return sw_json_error(path, key, "obligation '%s' is listed twice", name);
-        if (!within || sw_duration_parse(within, &r->within))
+        /* "before": due that long ahead of its base (a planned work's start). */
+        if (before && (within || sw_duration_parse(before, &r->within) || r->within.working_ms))
+            return sw_json_error(path, key,
+                                 "\"before\" (instead of \"within\") must be a duration such as "
+                                 "\"24h\" or \"3wd\"");
+        r->before = before != NULL;
+        if (!before && (!within || sw_duration_parse(within, &r->within)))
             return sw_json_error(
                 path, key,
                 "\"within\" must be a duration such as \"5m\", \"24h\", \"8wh\" or "
@@ -337,7 +355,8 @@ static int sw__class_parse(const char *path, const sw_policy *p, const cJSON *c,
         if ((cJSON_GetObjectItemCaseSensitive(o, "from") && !from) ||
             sw__from_parse(from, &r->from))
             return sw_json_error(path, key,
-                                 "\"from\" must be \"opened\", \"resolved\" or \"closed\"");
+                                 "\"from\" must be \"opened\", \"resolved\", \"closed\", "
+                                 "\"start\" or \"end\"");
         if (contact && !cJSON_IsBool(contact))
             return sw_json_error(path, key, "\"contact\" must be true or false");
         r->contact = cJSON_IsTrue(contact);
@@ -401,7 +420,7 @@ int sw_policy_load(sw_policy *p, const char *path)
             return SW_ECONFIG;
         }
     }
-    if (sw_expect_policy_parse(path, p)) {
+    if (sw_expect_policy_parse(path, p) || sw_plan_policy_load(p)) {
         sw_policy_free(p);
         return SW_ECONFIG;
     }
@@ -410,6 +429,7 @@ int sw_policy_load(sw_policy *p, const char *path)
 
 void sw_policy_free(sw_policy *p)
 {
+    sw_plan_policy_free(p);
     for (int i = 0; i < p->nclasses; i++)
         free(p->classes[i].obl);
     free(p->classes);

@@ -15,8 +15,9 @@
 
 #define SW_OBL_NAME_MAX 48
 
-/* The incident states an obligation can count from. */
-enum sw_from { SW_FROM_OPENED = 0, SW_FROM_RESOLVED, SW_FROM_CLOSED };
+/* The incident states an obligation can count from; START and END are the
+ * window of a planned work (planned.h). */
+enum sw_from { SW_FROM_OPENED = 0, SW_FROM_RESOLVED, SW_FROM_CLOSED, SW_FROM_START, SW_FROM_END };
 
 #define SW_ROLE_MAX 32
 
@@ -37,8 +38,9 @@ typedef struct sw_chain {
 
 typedef struct sw_obl_rule {
     char name[SW_OBL_NAME_MAX];
-    char label[96]; /* for people: "manager not on site" */
-    sw_duration within;
+    char label[96];               /* for people: "manager not on site" */
+    sw_duration within;           /* with `before`: how long ahead of `from` it is due */
+    int before;                   /* due `within` before its base time ("before" in the policy) */
     char met_by[SW_OBL_NAME_MAX]; /* the command op that meets it */
     enum sw_from from;
     int contact;              /* contacts a resident: quiet hours apply */
@@ -75,6 +77,7 @@ typedef struct sw_policy {
     int64_t keep_ms;         /* closed incidents are kept this long after their last change */
     int64_t review_grace_ms; /* ...and an unsubmitted review this long past its due time */
     struct sw_expect_policy *expect; /* expected events (policy_expect.h); owned */
+    struct sw_plan_policy *plan;     /* "planned_work" (policy_plan.h), or NULL */
 } sw_policy;
 
 /* Load and validate; errors are logged naming file and key (SW_ECONFIG). */

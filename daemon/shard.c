@@ -1,5 +1,7 @@
 #include "shard.h"
 
+#include "foreign.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,11 @@ int sw_shard_takes(const sw_config *cfg, const char *topic, size_t len)
     if (len > plen && !memcmp(topic, cfg->prefix, plen) && topic[plen] == '/' &&
         (slash = memchr(site, '/', len - plen - 1)) && sw_site_valid(site, (size_t)(slash - site)))
         return sw_shard_owns(cfg, site, (size_t)(slash - site));
+    /* A foreign device's topic belongs to its mapping's site (the first
+     * entry that matches, as the decoder picks it). */
+    for (int i = 0; i < cfg->nforeign; i++)
+        if (sw_topic_filter_match(cfg->foreign[i].filter, topic, len))
+            return sw_shard_owns(cfg, cfg->foreign[i].site, strlen(cfg->foreign[i].site));
     /* No site to own it by: one instance dead-letters it. */
     return cfg->shard.mode == SW_SHARD_NONE ||
            (cfg->shard.mode == SW_SHARD_HASH && cfg->shard.index == 0);

@@ -120,7 +120,15 @@ typedef struct sw_host_api {
     void (*log)(sw_plugin_ctx *ctx, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-    void *reserved[8];
+    /* The top-level key `name` of the daemon's configuration as loaded
+     * (e.g. "foreign", the mappings of foreign devices, each completed by
+     * the host), or NULL. Valid until cleanup. Taken from the reserved
+     * slots: NULL on a host older than it. */
+    const cJSON *(*config_section)(sw_plugin_ctx *ctx, const char *name);
+    /* The configuration file's path, for messages. Same provenance. */
+    const char *(*config_path)(sw_plugin_ctx *ctx);
+
+    void *reserved[6];
 } sw_host_api;
 
 /* Symbols every plugin exports (visible even when built with

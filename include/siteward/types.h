@@ -119,7 +119,14 @@ typedef struct sw_msg {
     char error_code[SW_CODE_MAX];
     char error_reason[SW_REASON_MAX];
 
-    void *reserved[8];
+    /* A message on a foreign device's topic (not under the prefix): the
+     * entry of the configuration's "foreign" array whose topic filter it
+     * matched, else NULL. Its decoder (plugins/map) fills the canonical
+     * event fields, and `device` when the mapping takes it from the
+     * payload. Taken from the reserved slots. */
+    const cJSON *mapping;
+
+    void *reserved[7];
 } sw_msg;
 
 #ifdef __cplusplus

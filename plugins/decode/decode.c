@@ -187,8 +187,8 @@ static int decode_event(decode *d, sw_msg *m)
 
 static int decode_report(decode *d, sw_msg *m)
 {
-    static const char *const categories[] = {"emergency", "repair",  "complaint",
-                                             "inquiry",   "request", NULL};
+    static const char *const categories[] = {"emergency", "repair",       "complaint", "inquiry",
+                                             "request",   "planned_work", NULL};
     static const char *const urgencies[] = {"urgent", "general", NULL};
     static const char *const channels[] = {"online", "offline", NULL};
     const cJSON *v;
@@ -233,6 +233,9 @@ static int decode_msg(void *ud, sw_msg *m)
     decode *d = ud;
     const char *end = NULL;
 
+    /* Decoded already by a plugin before this one (plugins/map). */
+    if (m->json)
+        return 0;
     m->json = cJSON_ParseWithLengthOpts(m->payload, m->payload_len, &end, 0);
     /* Only whitespace may follow the value. */
     while (m->json && end < m->payload + m->payload_len &&

@@ -52,6 +52,17 @@ static void m_log(sw_plugin_ctx *ctx, int level, const char *fmt, ...)
     (void)fmt;
 }
 
+static const cJSON *m_config_section(sw_plugin_ctx *ctx, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(ctx->h.daemon, name);
+}
+
+static const char *m_config_path(sw_plugin_ctx *ctx)
+{
+    (void)ctx;
+    return "siteward.json";
+}
+
 static int m_id_valid(const char *s)
 {
     return sw_id_valid(s, strlen(s));
@@ -69,6 +80,8 @@ static const sw_host_api m_api = {
     .policy_error = m_policy_error,
     .msg_reject = sw_msg_reject,
     .log = m_log,
+    .config_section = m_config_section,
+    .config_path = m_config_path,
 };
 
 const sw_host_api *mock_api(void)
@@ -80,8 +93,15 @@ static sw_plugin_ctx m_ctx;
 
 int mock_load(mock_host *h, const char *policy_json, const char *config_json)
 {
+    return mock_load_daemon(h, policy_json, config_json, NULL);
+}
+
+int mock_load_daemon(mock_host *h, const char *policy_json, const char *config_json,
+                     const char *daemon_json)
+{
     int offered = SW_PLUGIN_ABI_V1;
     memset(&m_ctx, 0, sizeof m_ctx);
+    m_ctx.h.daemon = daemon_json ? cJSON_Parse(daemon_json) : NULL;
     m_ctx.h.policy = cJSON_Parse(policy_json ? policy_json : "{}");
     m_ctx.h.config = config_json ? cJSON_Parse(config_json) : NULL;
     if (sw_plugin_version(1, &offered) != SW_PLUGIN_ABI_V1)
@@ -97,6 +117,7 @@ void mock_unload(mock_host *h)
         sw_plugin_cleanup(h->userdata);
     cJSON_Delete(h->policy);
     cJSON_Delete(h->config);
+    cJSON_Delete(h->daemon);
     memset(h, 0, sizeof *h);
 }
 

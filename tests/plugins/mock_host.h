@@ -13,6 +13,7 @@ typedef struct mock_host {
     void *cb_ud[SW_HOOK_MAX];
     cJSON *policy; /* owned */
     cJSON *config; /* owned, or NULL */
+    cJSON *daemon; /* owned: the daemon configuration's sections (config_section), or NULL */
     int policy_errors;
     void *userdata;
 } mock_host;
@@ -20,6 +21,10 @@ typedef struct mock_host {
 /* Parse `policy_json` and `config_json` (may be NULL) and init the plugin.
  * Returns the plugin's init result. */
 int mock_load(mock_host *h, const char *policy_json, const char *config_json);
+/* The same, with `daemon_json` as the daemon configuration the plugin
+ * reads through config_section(). */
+int mock_load_daemon(mock_host *h, const char *policy_json, const char *config_json,
+                     const char *daemon_json);
 void mock_unload(mock_host *h);
 /* A message as the host would pass it after parsing the topic. */
 void mock_msg(sw_msg *m, enum sw_msg_kind kind, const char *site, const char *source,

@@ -105,16 +105,19 @@ static void test_shipped_config(void **state)
     assert_int_equal(cfg.stats_interval_ms, 10000);
     assert_true(cfg.clock_scale == 1.0);
 
-    assert_int_equal(cfg.nplugins, 3);
-    assert_string_equal(cfg.plugins[0].name, "decode");
-    assert_string_equal(cfg.plugins[1].name, "classify");
-    assert_string_equal(cfg.plugins[2].name, "correlate");
-    for (int i = 0; i < 3; i++)
+    /* map decodes foreign devices' messages before decode sees them. */
+    assert_int_equal(cfg.nplugins, 4);
+    assert_string_equal(cfg.plugins[0].name, "map");
+    assert_string_equal(cfg.plugins[1].name, "decode");
+    assert_string_equal(cfg.plugins[2].name, "classify");
+    assert_string_equal(cfg.plugins[3].name, "correlate");
+    for (int i = 0; i < 4; i++)
         assert_string_equal(cfg.plugins[i].path, "");
-    const cJSON *max = cJSON_GetObjectItemCaseSensitive(cfg.plugins[0].config, "max_data");
+    assert_int_equal(cfg.nforeign, 0);
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(cfg.plugins[1].config, "max_data");
     assert_true(cJSON_IsNumber(max));
     assert_int_equal(max->valueint, 4096); /* the contract's 4 KiB */
-    assert_null(cfg.plugins[1].config);
+    assert_null(cfg.plugins[2].config);
 
     /* One default site: China's offset and the 2026 national calendar. */
     assert_int_equal(cfg.nsites, 1);
@@ -161,7 +164,7 @@ static void test_overrides(void **state)
     assert_true(cfg.clock_scale == 60.0);
     /* What no flag overrides stays as the file says. */
     assert_int_equal(cfg.stats_interval_ms, 10000);
-    assert_int_equal(cfg.nplugins, 3);
+    assert_int_equal(cfg.nplugins, 4);
     assert_int_equal(cfg.sites[0].tz_offset_s, 8 * 3600);
     sw_config_free(&cfg);
 

@@ -166,7 +166,7 @@ static void test_default_profile_limits(void **state)
     }
     assert_false(sw_policy_class(&p, "patrol")->incident);
     assert_int_equal(sw_policy_class(&p, "patrol")->nobl, 0);
-    assert_int_equal(p.nclasses, 23);
+    assert_int_equal(p.nclasses, 27); /* with the expected-event and planned-work classes */
     sw_policy_free(&p);
 }
 
@@ -271,7 +271,7 @@ static void test_quality_plan(void **state)
     assert_int_equal(major->nobl, 2);
     assert_int_equal(sw_class_rule(major, "fixed")->within.ms, 7 * DAY);
     assert_string_equal(sw_class_rule(major, "fixed")->chain->name, "default");
-    assert_int_equal(p.nclasses, 24);
+    assert_int_equal(p.nclasses, 28); /* with the expected-event and planned-work classes */
     /* Inherited: emergencies, complaints, chains, quiet hours, retention. */
     assert_int_equal(sw_class_rule(sw_policy_class(&p, "fire"), "plan_activated")->within.ms,
                      5 * MIN);
@@ -299,7 +299,7 @@ static void test_customer_handbook(void **state)
     sw_policy p;
     assert_int_equal(sw_policy_load(&p, POLICY_DIR "/customer-handbook.json"), 0);
     assert_string_equal(p.name, "customer-handbook");
-    assert_int_equal(p.nclasses, 23);
+    assert_int_equal(p.nclasses, 27); /* with the expected-event and planned-work classes */
     static const char *classes[] = {"complaint", "complaint_offline"};
     for (int i = 0; i < 2; i++) {
         const sw_class *c = sw_policy_class(&p, classes[i]);
@@ -419,7 +419,7 @@ static void test_extends(void **state)
     write_file("site7.json", text, path, sizeof path);
     assert_int_equal(sw_policy_load(&p, path), 0);
     assert_string_equal(p.name, "site-7");
-    assert_int_equal(p.nclasses, 23);
+    assert_int_equal(p.nclasses, 27); /* with the expected-event and planned-work classes */
     assert_int_equal(sw_class_rule(sw_policy_class(&p, "inquiry"), "answered")->within.ms,
                      10 * MIN);
     assert_int_equal(sw_class_rule(sw_policy_class(&p, "fire"), "manager_on_site")->within.ms,
