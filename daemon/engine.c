@@ -339,7 +339,7 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         if ((rc = sw_expect_command(b, m, &code, why, sizeof why)) < 0)
             return rc;
         snprintf(m->cls, sizeof m->cls, "inspection");
-        if (!code && (rc = sw__record(b, m, in->seq)))
+        if (!code && (rc = sw_engine_record(b, m, in->seq, NULL)))
             return rc;
     } else if (!m->incident_id) {
         code = "bad_command";

@@ -6,6 +6,7 @@ layout the build tree was configured with (SW_INSTALL_* , relative to the
 prefix unless absolute), SW_PLUGIN_ABI (the SDK's current ABI version).
 """
 
+import json
 import os
 import re
 import subprocess
@@ -22,6 +23,9 @@ BUILD = harness.BUILD
 LAYOUT = {k[len("SW_INSTALL_"):].lower(): v for k, v in os.environ.items()
           if k.startswith("SW_INSTALL_")}
 ABI = os.environ.get("SW_PLUGIN_ABI", "1")
+# The pipeline the shipped config loads, in order.
+with open(os.path.join(SOURCE, "config", "siteward.json")) as f:
+    SHIPPED_PLUGINS = tuple(p["name"] for p in json.load(f)["plugins"])
 
 SMOKE = {"type": "smoke", "id": "inst-1", "location": {"building": "3", "floor": "12"}}
 
@@ -59,7 +63,7 @@ def loaded_plugins(log):
 
 def check_runs(test, tmp, exe, config, plugin_dir, extra_plugins=()):
     """Start `exe` with `config` against a private mosquitto, check that it
-    loaded decode, classify and correlate from `plugin_dir` (and the
+    loaded the shipped pipeline from `plugin_dir` (and the
     `extra_plugins` {name: path}), that a smoke alarm becomes a Level I fire
     incident. Returns (daemon, subscriber, publisher, incident)."""
     broker = Broker(tmp)
@@ -70,7 +74,7 @@ def check_runs(test, tmp, exe, config, plugin_dir, extra_plugins=()):
     test.addCleanup(sub.close)
     daemon.start(watcher=sub)
     plugins = loaded_plugins(daemon.log())
-    want = {n: os.path.join(plugin_dir, n + ".so") for n in ("decode", "classify", "correlate")}
+    want = {n: os.path.join(plugin_dir, n + ".so") for n in SHIPPED_PLUGINS}
     want.update(extra_plugins)
     test.assertEqual(set(plugins), set(want), daemon.log())
     for name, path in want.items():

@@ -14,8 +14,8 @@ import shutil
 import subprocess
 import unittest
 
-from installed import (ABI, BUILD, LAYOUT, SMOKE, SOURCE, Broker, Client, InstalledDaemon,
-                       check_runs, make_tmp, remove_tmp, run, stop_clean, wait_until)
+from installed import (ABI, BUILD, LAYOUT, SHIPPED_PLUGINS, SMOKE, SOURCE, Broker, Client,
+                       InstalledDaemon, check_runs, make_tmp, remove_tmp, run, stop_clean, wait_until)
 
 
 class Install(unittest.TestCase):
@@ -59,7 +59,7 @@ class Install(unittest.TestCase):
                 os.path.join(LAYOUT["mandir"], "man1", "sitewardctl.1.gz"),
                 os.path.join(LAYOUT["mandir"], "man5", "siteward.json.5.gz")}
         want |= {os.path.join(LAYOUT["plugindir"], n + ".so")
-                 for n in ("decode", "classify", "correlate")}
+                 for n in SHIPPED_PLUGINS}
         self.assertEqual(want - files, set(), "missing from the installed tree")
         for exe in (LAYOUT["sbindir"] + "/siteward", LAYOUT["bindir"] + "/sitewardctl"):
             self.assertTrue(os.access(self.p(exe), os.X_OK), exe)
@@ -235,14 +235,16 @@ class Install(unittest.TestCase):
         sms = self.build_sms(tmp)
         spool = os.path.join(tmp, "spool")
         os.mkdir(spool)
-        cases = (({"spool": spool, "colour": "red"}, "key 'plugins[3].config.colour': unknown key"),
-                 ({"spool": spool, "max_level": "high"}, "key 'plugins[3].config.max_level'"),
+        cases = (({"spool": spool, "colour": "red"}, "key 'plugins[%d].config.colour': unknown key"
+                  % len(SHIPPED_PLUGINS)),
+                 ({"spool": spool, "max_level": "high"}, "key 'plugins[%d].config.max_level'"
+                  % len(SHIPPED_PLUGINS)),
                  ({}, "plugin sms: config key 'spool': required"),
                  ({"spool": os.path.join(tmp, "absent")}, "plugin sms: config key 'spool': "),
                  ({"spool": spool, "max_level": 3}, "plugin sms: config key 'max_level'"))
         for plugin_config, message in cases:
             conf, index = self.sms_config(tmp, sms, spool, plugin_config)
-            self.assertEqual(index, 3)
+            self.assertEqual(index, len(SHIPPED_PLUGINS))
             r = subprocess.run([self.p(LAYOUT["sbindir"], "siteward"), "--config", conf,
                                 "--broker", "tcp://127.0.0.1:1", "--state",
                                 os.path.join(tmp, "state")],

@@ -13,7 +13,7 @@ import re
 import subprocess
 import unittest
 
-from installed import ABI, SOURCE, check_runs, make_tmp, remove_tmp, run, stop_clean
+from installed import ABI, SHIPPED_PLUGINS, SOURCE, check_runs, make_tmp, remove_tmp, run, stop_clean
 
 SHLIBS = ("libuv1", "liblmdb0", "libpaho-mqtt1.3", "libcjson1")
 
@@ -69,7 +69,7 @@ class Package(unittest.TestCase):
         want = {"/usr/sbin/siteward", "/usr/bin/sitewardctl", "/etc/siteward/siteward.json",
                 "/lib/systemd/system/siteward.service", "/usr/share/man/man8/siteward.8.gz",
                 "/usr/share/man/man1/sitewardctl.1.gz", "/usr/share/man/man5/siteward.json.5.gz"}
-        want |= {"%s/%s.so" % (plugindir, n) for n in ("decode", "classify", "correlate")}
+        want |= {"%s/%s.so" % (plugindir, n) for n in SHIPPED_PLUGINS}
         for sub in ("policy", "calendars"):
             want |= {"/etc/siteward/%s/%s" % (sub, os.path.basename(f))
                      for f in glob.glob(os.path.join(SOURCE, "config", sub, "*.json"))}
