@@ -119,12 +119,12 @@ static const struct {
     const char *word;
     sw_timer_fn fire;
 } sw__timers[] = {
-    {"patrol", sw_round_fire},
-    {"inspect", sw_round_fire},
-    {"silent", sw_silent_fire},
-    {"telemetry", sw_telemetry_fire},
-    {"plan", sw__plan_timer},
-    {"silence", sw__silence_timer},
+    {"patrol", sw_round_fire},        /* patrol.c, rounds.c */
+    {"inspect", sw_round_fire},       /* inspect.c, rounds.c */
+    {"silent", sw_silent_fire},       /* silent.c */
+    {"telemetry", sw_telemetry_fire}, /* telemetry.c */
+    {"plan", sw__plan_timer},         /* planned.c */
+    {"silence", sw__silence_timer},   /* silence.c */
 };
 
 static int sw__fire_timer(sw_batch *b, const sw__due *due, int64_t now)
