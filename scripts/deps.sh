@@ -5,7 +5,10 @@
 set -eu
 PKGS="build-essential cmake pkg-config libpaho-mqtt-dev libuv1-dev liblmdb-dev lmdb-utils
 libcjson-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
-groff-base bc"
+groff-base bc chromium"
+# The browser test of web/ runs on node and npm: Debian's only where no node
+# is installed (CI brings its own).
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
