@@ -13,8 +13,8 @@
   const state = {
     client: null, url: "", user: "", prefix: "siteward", connectedOnce: false, lastError: "",
     session: Math.random().toString(36).slice(2, 8), seq: 0, pending: new Map(),
-    muted: localStorage.getItem("sw.muted") === "1", audio: null, lastBeep: 0, beeps: 0,
-    received: 0, malformed: 0, daemons: {}, denied: [], last: new Map(), hiddenBanners: 0,
+    muted: localStorage.getItem("sw.muted") === "1", audio: null, lastBeep: 0, beeps: 0, silenced: 0,
+    received: 0, handleMs: 0, malformed: 0, daemons: {}, denied: [], last: new Map(), hiddenBanners: 0,
   };
 
   const timeline = new SW.Timeline();
@@ -25,11 +25,11 @@
     const el = $("#conn");
     el.dataset.state = kind;
     el.textContent = text;
-    el.title = text;
+    el.title = text + (state.url ? " (" + state.url + ")" : "");
   }
 
   function connectedText() {
-    let t = "connected as " + state.user + " · " + state.url;
+    let t = "connected as " + state.user;
     if (state.denied.length) t += " · not allowed to read: " + state.denied.join(", ");
     if (state.malformed) t += " · " + state.malformed + " unreadable message(s) ignored";
     return t;
@@ -65,7 +65,12 @@
 
   function beep() {
     const now = Date.now();
-    if (state.muted || !state.audio || now - state.lastBeep < 2000) return;
+    if (state.muted) {
+      state.silenced++;
+      document.body.dataset.silenced = String(state.silenced);
+      return;
+    }
+    if (!state.audio || now - state.lastBeep < 2000) return;
     state.lastBeep = now;
     const ctx = state.audio, t = ctx.currentTime;
     for (let i = 0; i < 3; i++) {
@@ -175,7 +180,7 @@
     const div = document.createElement("div");
     div.className = "banner";
     div.dataset.key = key;
-    div.innerHTML = '<strong>Escalation to control room</strong><span class="b-text">' + F.esc(e.summary || e.incident) +
+    div.innerHTML = '<strong>Escalation</strong><span class="b-text">' + F.esc(e.summary || e.incident) +
       '</span><span class="b-meta">' + F.esc(e.site) + " · " + F.esc(e.incident) + (e.step ? " · step " + F.esc(e.step) : " · told at opening") +
       (e.overdue_s ? " · " + F.span(e.overdue_s) + " overdue" : "") + " · " + new Date().toTimeString().slice(0, 8) +
       '</span><button class="b-open">open</button><button class="b-close" title="dismiss">×</button>';
@@ -226,6 +231,12 @@
   }
 
   function onMessage(topic, payload, retained) {
+    const t0 = performance.now();
+    handle(topic, payload, retained);
+    state.handleMs += performance.now() - t0;
+  }
+
+  function handle(topic, payload, retained) {
     state.received++;
     const pre = state.prefix + "/";
     if (topic.slice(0, pre.length) !== pre) return;
