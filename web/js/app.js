@@ -306,6 +306,8 @@
     if (!prefix || /[+#]/.test(prefix)) return loginError("topic prefix: not empty, no + or #");
     if (!/^wss?:\/\//.test(url)) return loginError("broker: a ws:// or wss:// URL");
     disconnect();
+    board.clear();
+    state.last.clear();
     Object.assign(state, { url, user, prefix, connectedOnce: false, reconnected: false, lastError: "" });
     localStorage.setItem("sw.url", url);
     localStorage.setItem("sw.user", user);
@@ -396,6 +398,9 @@
     });
     $("#logout").addEventListener("click", () => {
       disconnect();
+      detail.show(null);
+      board.clear();
+      state.last.clear();
       setConn("idle", "not connected");
       $("#login").hidden = false;
     });
