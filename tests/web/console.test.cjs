@@ -225,13 +225,37 @@ async function boardScenario(ctx, errors) {
     await poll(async () => /esc \d/.test(await text(page, card + " .c-esc")), 10000, "the escalation step");
     log("missed:", JSON.stringify(await text(page, card + " .c-missed")), JSON.stringify(await text(page, card + " .c-esc")));
 
-    // An archived incident (empty retained message) leaves the board.
-    const gone = await attr(page, ".g-sr .card", "data-key");
-    await dev.pub("siteward/" + gone.replace("/", "/incident/"), "", { retain: true });
+    // The closed complaint is archived (an empty retained message, as
+    // siteward publishes at the end of retention): it leaves the console.
+    await page.selectOption("#f-state", "all");
+    check(await body(page, "visible") === "7", "all states: the closed complaint is shown too");
+    await dev.pub("siteward/" + complaint.replace("/", "/incident/"), "", { retain: true });
     await poll(async () => await body(page, "total") === "6", 10000, "the archived card to go");
-    await page.click(card);
-    check(!(await page.evaluate((k) => !!document.querySelector('.card[data-key="' + k + '"]'), gone)),
+    check(!(await page.evaluate((k) => !!document.querySelector('.card[data-key="' + k + '"]'), complaint)),
           "the archived card is gone");
+    await page.selectOption("#f-state", "active");
+    await page.click(card);
+
+    // The network goes: the header says so. A heat alarm opens meanwhile.
+    // The network comes back: the broker hands the kept session what it
+    // missed, the incident and its escalation to the control room, and
+    // only that alarm sounds.
+    const beepsBefore = Number(await body(page, "beeps")), totalBefore = Number(await body(page, "total"));
+    await ctx.setOffline(true);
+    await poll(async () => await attr(page, "#conn", "data-state") !== "connected", 30000, "the lost connection to show");
+    log("offline:", JSON.stringify(await text(page, "#conn")));
+    await dev.pub("siteward/A/event/sensor/h9", { type: "heat", id: "e-6", location: { building: "9", floor: "2" } });
+    await ctx.setOffline(false);
+    await connected(page);
+    await poll(async () => Number(await body(page, "total")) === totalBefore + 1, 10000,
+               async () => "the board rebuilt after reconnecting: " + (totalBefore + 1) + " cards, not " +
+                           await body(page, "total"));
+    check(Number(await body(page, "beeps")) === beepsBefore + 1, "after the reconnect, one alarm: the heat alarm's");
+    check(await page.evaluate(() => document.querySelectorAll(".g-l1 .card").length) === 3, "three Level I cards");
+    await poll(() => page.evaluate(() => Array.from(document.querySelectorAll(".banner .b-text"))
+      .some((b) => b.textContent.includes("building 9"))), 10000, "the missed escalation's banner");
+    // The banner and the header's alarm edge stop flashing before the picture.
+    await poll(() => page.evaluate(() => !document.body.classList.contains("alarm")), 10000, "the alarm edge to stop");
 
     await page.evaluate(() => new Promise((r) => setTimeout(r, 1100)));
     fs.mkdirSync(path.dirname(env.SW_WEB_SHOT), { recursive: true });

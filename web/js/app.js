@@ -314,27 +314,44 @@
     localStorage.setItem("sw.prefix", prefix);
     $("#l-error").textContent = "";
     setConn("connecting", "connecting to " + url + " as " + user);
+    // A session the broker keeps for an hour, under a client id that
+    // survives a reload of this tab (another tab gets its own): after a
+    // network blip the broker hands over what was published meanwhile,
+    // escalations included, not only the retained incidents.
+    const idKey = "sw.client." + user;
+    let clientId = sessionStorage.getItem(idKey);
+    if (!clientId) {
+      clientId = "console-" + user + "-" + state.session;
+      sessionStorage.setItem(idKey, clientId);
+    }
     const c = mqtt.connect(url, {
-      username: user, password, protocolVersion: 5, clean: true, resubscribe: false,
-      clientId: "console-" + user + "-" + state.session, reconnectPeriod: 2000, connectTimeout: 8000,
-      keepalive: 20,
+      username: user, password, protocolVersion: 5, clean: false, resubscribe: false, clientId,
+      reconnectPeriod: 2000, connectTimeout: 8000,
+      // A silently dead network shows within about 15 s.
+      keepalive: 10,
       // The broker keeps only this many QoS 1 messages in flight to us;
       // at its default (20) 1,000 retained incidents took 50 round trips
       // through a busy page.
-      properties: { receiveMaximum: 65535 },
+      properties: { receiveMaximum: 65535, sessionExpiryInterval: 3600 },
     });
     state.client = c;
-    c.on("connect", () => {
+    c.on("connect", (connack) => {
       if (state.client !== c) return;
       state.lastError = "";
-      // A clean session gets every retained incident again: start from
+      $("#login").hidden = true;
+      if (state.connectedOnce && connack && connack.sessionPresent) {
+        // The broker kept our subscriptions and queued what we missed.
+        setConn("connected", connectedText());
+        document.body.dataset.subscribed = "1";
+        return;
+      }
+      // A new session gets every retained incident again: start from
       // them, so that one archived meanwhile does not linger.
       if (state.connectedOnce) {
         state.reconnected = true;
         board.clear();
       }
       state.connectedOnce = true;
-      $("#login").hidden = true;
       setConn("connected", connectedText());
       subscribe(c);
     });
@@ -363,10 +380,12 @@
     });
   }
 
-  function disconnect() {
+  // forget: also end the session the broker keeps for this console.
+  function disconnect(forget) {
     const c = state.client;
     state.client = null;
-    if (c) c.end(true);
+    if (c && forget && c.connected) c.end(false, { properties: { sessionExpiryInterval: 0 } });
+    else if (c) c.end(true);
     for (const p of state.pending.values()) clearTimeout(p.timer);
     state.pending.clear();
   }
@@ -397,7 +416,7 @@
       $("#l-password").value = "";
     });
     $("#logout").addEventListener("click", () => {
-      disconnect();
+      disconnect(true);
       detail.show(null);
       board.clear();
       state.last.clear();
