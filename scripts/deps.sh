@@ -5,9 +5,12 @@
 set -eu
 PKGS="build-essential cmake pkg-config libpaho-mqtt-dev libuv1-dev liblmdb-dev lmdb-utils
 libcjson-dev libcmocka-dev libmicrohttpd-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
-groff-base bc openssl"
+groff-base bc openssl chromium"
 # cpack DEB packages: dpkg-shlibdeps (dpkg-dev) and file; make for examples/plugin-sms
 PKGS="$PKGS dpkg-dev file make"
+# The browser test of web/ runs on node and npm: Debian's only where no node
+# is installed (CI brings its own).
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
