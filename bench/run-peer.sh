@@ -1,0 +1,283 @@
+#!/bin/sh
+# siteward side by side with its Node-RED peer (bench/peer/flow.json: the
+# same classification, dedup, correlation and retained incident publish,
+# from stock nodes, with no store and no timers), in one run against one
+# private mosquitto on a free loopback port:
+#   - throughput: N varied events flat out, until every incident state is out
+#   - latency, event published -> incident state received, at 1,000 and
+#     5,000 events/s
+#   - peak RSS (VmHWM) of each
+# Each round runs both, in alternating order; the summary takes the median
+# of the rounds, prints one line per figure with its target and ratio, and
+# appends it, with the date, commit and machine, to bench/results/run-peer.txt
+# (sw-bench appends every raw figure there too).
+#
+#   bench/run-peer.sh [N]      N events per throughput run (default 100000)
+#
+# Environment: BUILD (default ./build) holds bin/siteward and bin/sw-bench;
+# ROUNDS (3); SECONDS_PER_RATE (10); INFLIGHT (16). Node-RED comes from the
+# npm registry into bench/peer/node_modules (ignored by git), at the version
+# pinned in bench/peer/package-lock.json.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+n=${1:-100000}
+rounds=${ROUNDS:-3}
+lat_s=${SECONDS_PER_RATE:-10}
+inflight=${INFLIGHT:-16}
+bench="$build/bin/sw-bench"
+peer="$top/bench/peer"
+results="$top/bench/results/run-peer.txt"
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+tmp=$(mktemp -d /tmp/sw-run-peer-XXXXXX)
+broker_pid=""
+daemon_pid=""
+peer_pid=""
+probes=0
+
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    for pid in "$daemon_pid" "$peer_pid" "$broker_pid"; do
+        if [ -n "$pid" ]; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for f in "$bench" "$build/bin/siteward"; do
+    [ -x "$f" ] || { echo "run-peer: $f is missing; build it first" >&2; exit 1; }
+done
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "run-peer: node and npm are needed (apt-get install nodejs npm)" >&2
+    exit 1
+fi
+
+# Node-RED at the pinned version: installed from the lock file when missing
+# or when the lock file changed since (a copy of the lock that was installed
+# is kept beside the modules).
+want=$(node -p "require('$peer/package-lock.json').packages['node_modules/node-red'].version")
+if ! cmp -s "$peer/package-lock.json" "$peer/node_modules/.installed-lock.json"; then
+    echo "run-peer: installing node-red $want into bench/peer/node_modules"
+    (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error) >"$tmp/npm.log" 2>&1 ||
+        { cat "$tmp/npm.log" >&2; echo "run-peer: npm ci failed" >&2; exit 1; }
+    cp "$peer/package-lock.json" "$peer/node_modules/.installed-lock.json"
+fi
+# The peer classifies by the same policy file as siteward.
+policy=$(node "$peer/policy.js" "$top/config/policy/default.json")
+
+# A private broker on a free loopback port: mosquitto exits at once when the
+# port is taken, so try another.
+start_broker() {
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        port=$((20000 + ($$ * 7 + try * 7919) % 40000))
+        cat >"$tmp/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+max_queued_messages 0
+set_tcp_nodelay true
+persistence false
+CONF
+        # Started as root, mosquitto drops to its own user, which cannot read
+        # this root-only temp dir.
+        [ "$(id -u)" -eq 0 ] && echo "user root" >>"$tmp/mosquitto.conf"
+        mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
+        broker_pid=$!
+        i=0
+        while kill -0 "$broker_pid" 2>/dev/null; do
+            mosquitto_pub -h 127.0.0.1 -p "$port" -t bench/probe -n 2>/dev/null && return 0
+            i=$((i + 1))
+            [ $i -gt 100 ] && break
+            sleep 0.05
+        done
+        kill "$broker_pid" 2>/dev/null || true
+        wait "$broker_pid" 2>/dev/null || true
+        broker_pid=""
+    done
+    echo "run-peer: mosquitto did not start" >&2
+    cat "$tmp/mosquitto.log" >&2
+    exit 1
+}
+
+# siteward: a copy of config/siteward.json with absolute paths, kill-9-safe
+# durability, a fresh state directory; ready when its status is online.
+start_daemon() {
+    sed -e "s|\"durability\": *\"[a-z]*\"|\"durability\": \"process\"|" \
+        -e "s|\"policy\": *\"policy/|\"policy\": \"$top/config/policy/|" \
+        -e "s|\"calendar\": *\"calendars/|\"calendar\": \"$top/config/calendars/|" \
+        "$top/config/siteward.json" >"$tmp/siteward.json"
+    grep -q "\"policy\": \"$top/" "$tmp/siteward.json" ||
+        { echo "run-peer: cannot make the policy path of config/siteward.json absolute" >&2; exit 1; }
+    rm -rf "$tmp/state"
+    "$build/bin/siteward" --config "$tmp/siteward.json" --broker "$url" --state "$tmp/state" \
+        --instance bench >"$tmp/siteward.log" 2>&1 &
+    daemon_pid=$!
+    i=0
+    until [ "$(mosquitto_sub -h 127.0.0.1 -p "$port" -t siteward/_daemon/bench/status -C 1 -W 1 \
+        2>/dev/null)" = online ]; do
+        i=$((i + 1))
+        if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
+            echo "run-peer: siteward did not come online" >&2
+            cat "$tmp/siteward.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+
+# Node-RED on prefix "peer" (so neither takes the other's events), with a
+# fresh user directory; ready when a probe event's incident state is out
+# (retained, and at a site of its own each time).
+start_peer() {
+    rm -rf "$tmp/nr"
+    mkdir "$tmp/nr"
+    probes=$((probes + 1))
+    PEER_USERDIR="$tmp/nr" PEER_BROKER_PORT=$port PEER_PREFIX=peer PEER_EVENTS='peer/+/event/#' \
+        PEER_POLICY="$policy" node "$peer/node_modules/node-red/red.js" \
+        --settings "$peer/settings.js" >"$tmp/peer.log" 2>&1 &
+    peer_pid=$!
+    i=0
+    until [ -n "$(mosquitto_sub -h 127.0.0.1 -p "$port" -t "peer/probe$probes/incident/+" -C 1 \
+        -W 1 2>/dev/null)" ]; do
+        i=$((i + 1))
+        if [ $i -gt 60 ] || ! kill -0 "$peer_pid" 2>/dev/null; then
+            echo "run-peer: the Node-RED peer did not come up" >&2
+            cat "$tmp/peer.log" >&2
+            exit 1
+        fi
+        mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "peer/probe$probes/event/sensor/probe" \
+            -m "{\"type\":\"smoke\",\"id\":\"probe-$i\"}" 2>/dev/null || true
+    done
+}
+
+# Peak RSS in MB of PID $1, appended as "$2 peak_rss_mb=..." to the figures.
+peak_rss() {
+    awk -v name="$2" '/VmHWM/ { printf "%s peak_rss_mb=%.1f\n", name, $2 / 1024 }' \
+        "/proc/$1/status" | tee -a "$out"
+}
+
+stop() { # $1: the PID variable's name
+    eval "pid=\$$1"
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    eval "$1=''"
+}
+
+# sw-bench with the run's flags; its figures go to the terminal and $out.
+out="$tmp/figures.txt"
+: >"$out"
+run() {
+    if "$bench" "$@" --broker "$url" --timeout 300 --results "$results" --commit "$commit" \
+        >"$tmp/one"; then
+        :
+    else
+        echo "run-peer: sw-bench $* did not complete (exit $?)" >&2
+    fi
+    cat "$tmp/one"
+    cat "$tmp/one" >>"$out"
+}
+
+# One target's runs: $1 siteward or peer. Throughput and latency each on a
+# fresh process; the peak RSS is the larger of the two.
+one() {
+    if [ "$1" = siteward ]; then
+        start_daemon
+        run ingest -n "$n" --inflight "$inflight" --state "$tmp/state" --stats-wait 0 \
+            --label siteward_ingest
+        peak_rss "$daemon_pid" siteward_rss_ingest
+        stop daemon_pid
+        start_daemon
+        for r in 1000 5000; do
+            run latency --rate $r --seconds "$lat_s" --label siteward_latency_$r
+        done
+        peak_rss "$daemon_pid" siteward_rss_latency
+        stop daemon_pid
+    else
+        start_peer
+        run ingest -n "$n" --inflight "$inflight" --prefix peer --stats-wait 0 --label peer_ingest
+        peak_rss "$peer_pid" peer_rss_ingest
+        stop peer_pid
+        start_peer
+        for r in 1000 5000; do
+            run latency --rate $r --seconds "$lat_s" --prefix peer --label peer_latency_$r
+        done
+        peak_rss "$peer_pid" peer_rss_latency
+        stop peer_pid
+    fi
+}
+
+mkdir -p "$top/bench/results"
+start_broker
+url="tcp://127.0.0.1:$port"
+echo "mosquitto on $url; N=$n, $rounds rounds, node-red $want, commit $commit"
+for round in $(seq 1 "$rounds"); do
+    echo "--- round $round"
+    if [ $((round % 2)) -eq 1 ]; then
+        one siteward
+        one peer
+    else
+        one peer
+        one siteward
+    fi
+done
+
+# The median of the numbers on stdin.
+median_of() {
+    sort -g | awk '{ v[NR] = $1 }
+        END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+# The median over the rounds of key $2 in the lines starting with "$1 ".
+median() {
+    sed -n "s/^$1 .*[ ]$2=\\([^ ]*\\).*/\\1/p" "$out" | median_of
+}
+# Per round the larger peak of the target's two processes, then the median.
+median_rss() {
+    sed -n "s/^$1_rss_ingest peak_rss_mb=//p" "$out" >"$tmp/a"
+    sed -n "s/^$1_rss_latency peak_rss_mb=//p" "$out" >"$tmp/b"
+    paste -d ' ' "$tmp/a" "$tmp/b" | awk '{ print ($1 > $2 ? $1 : $2) }' | median_of
+}
+# One summary line: $1 the figure, $2 siteward's value, $3 the peer's, $4
+# the target on the ratio siteward / peer ("ge X", "le X" or "none"), $5 the unit.
+line() {
+    awk -v what="$1" -v a="$2" -v b="$3" -v t="$4" -v unit="$5" 'BEGIN {
+        if (a == "" || b == "" || b + 0 == 0) {
+            printf "%s: siteward %s, peer %s %s: no ratio\n", what, a, b, unit
+            exit
+        }
+        r = a / b
+        split(t, g, " ")
+        if (g[1] == "ge")
+            verdict = sprintf("target >= %s: %s", g[2], r >= g[2] ? "met" : "MISSED")
+        else if (g[1] == "le")
+            verdict = sprintf("target <= %s: %s", g[2], r <= g[2] ? "met" : "MISSED")
+        else
+            verdict = "no target"
+        printf "%s: siteward %s %s, peer %s %s, siteward/peer %.3f (%s)\n", what, a, unit, b,
+            unit, r, verdict
+    }'
+}
+{
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $commit on $(nproc) cores," \
+        "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)," \
+        "load average $(cut -d' ' -f1-3 /proc/loadavg); N=$n, medians of $rounds rounds," \
+        "node-red $want, node $(node --version)"
+    line "throughput, every incident state out (events/s)" "$(median siteward_ingest_incidents msgs_per_s)" \
+        "$(median peer_ingest_incidents msgs_per_s)" "ge 1.5" "events/s"
+    echo "  siteward meanwhile durable and applied (store): $(median siteward_ingest_stored msgs_per_s) events/s"
+    for r in 1000 5000; do
+        t=none
+        [ $r = 5000 ] && t="le 0.05"
+        line "latency p99 at $r events/s" "$(median siteward_latency_$r p99_ms)" \
+            "$(median peer_latency_$r p99_ms)" "$t" ms
+        line "latency p50 at $r events/s" "$(median siteward_latency_$r p50_ms)" \
+            "$(median peer_latency_$r p50_ms)" none ms
+    done
+    line "peak RSS (VmHWM)" "$(median_rss siteward)" "$(median_rss peer)" "le 0.2" MB
+} >"$tmp/summary"
+echo
+cat "$tmp/summary"
+cat "$tmp/summary" >>"$results"
+exit 0
