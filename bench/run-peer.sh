@@ -6,7 +6,8 @@
 #   - throughput: N varied events flat out, until every incident state is out
 #   - latency, event published -> incident state received, at 1,000 and
 #     5,000 events/s
-#   - peak RSS (VmHWM) of each
+#   - peak RSS (VmHWM) of each, and the CPU time each used per event
+#   - the broker alone at the same rates (the floor under both)
 # Each round runs both, in alternating order; the summary takes the median
 # of the rounds, prints one line per figure with its target and ratio, and
 # appends it, with the date, commit and machine, to bench/results/run-peer.txt
@@ -153,10 +154,26 @@ start_peer() {
     done
 }
 
-# Peak RSS in MB of PID $1, appended as "$2 peak_rss_mb=..." to the figures.
+# Peak RSS in MB of PID $1, appended as "$2 peak_rss_mb=..." to the figures,
+# with what is resident at the end: anonymous memory and mapped files (for
+# siteward, the store's pages, which the kernel may drop and read again).
 peak_rss() {
-    awk -v name="$2" '/VmHWM/ { printf "%s peak_rss_mb=%.1f\n", name, $2 / 1024 }' \
-        "/proc/$1/status" | tee -a "$out"
+    awk -v name="$2" '{ v[$1] = $2 / 1024 }
+        END { printf "%s peak_rss_mb=%.1f rss_anon_mb=%.1f rss_file_mb=%.1f\n", name,
+              v["VmHWM:"], v["RssAnon:"], v["RssFile:"] }' "/proc/$1/status" | tee -a "$out"
+}
+
+# CPU time (user + system, all threads) PID $1 has used, in clock ticks.
+ticks() {
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+hz=$(getconf CLK_TCK)
+
+# "$2 cpu_s=... cpu_us_per_event=..." for PID $1 since $3 ticks, over $4 events.
+cpu_used() {
+    awk -v name="$2" -v t0="$3" -v t1="$(ticks "$1")" -v hz="$hz" -v n="$4" 'BEGIN {
+        printf "%s cpu_s=%.2f cpu_us_per_event=%.1f\n", name, (t1 - t0) / hz, (t1 - t0) / hz / n * 1e6
+    }' | tee -a "$out"
 }
 
 stop() { # $1: the PID variable's name
@@ -185,8 +202,10 @@ run() {
 one() {
     if [ "$1" = siteward ]; then
         start_daemon
+        t0=$(ticks "$daemon_pid")
         run ingest -n "$n" --inflight "$inflight" --state "$tmp/state" --stats-wait 0 \
             --label siteward_ingest
+        cpu_used "$daemon_pid" siteward_cpu_ingest "$t0" "$n"
         peak_rss "$daemon_pid" siteward_rss_ingest
         stop daemon_pid
         start_daemon
@@ -197,7 +216,9 @@ one() {
         stop daemon_pid
     else
         start_peer
+        t0=$(ticks "$peer_pid")
         run ingest -n "$n" --inflight "$inflight" --prefix peer --stats-wait 0 --label peer_ingest
+        cpu_used "$peer_pid" peer_cpu_ingest "$t0" "$n"
         peak_rss "$peer_pid" peer_rss_ingest
         stop peer_pid
         start_peer
@@ -215,6 +236,10 @@ url="tcp://127.0.0.1:$port"
 echo "mosquitto on $url; N=$n, $rounds rounds, node-red $want, commit $commit"
 for round in $(seq 1 "$rounds"); do
     echo "--- round $round"
+    # The broker alone at the same rates: the floor under both.
+    for r in 1000 5000; do
+        run passthrough -n $((r * lat_s)) --rate $r --label broker_$r
+    done
     if [ $((round % 2)) -eq 1 ]; then
         one siteward
         one peer
@@ -235,8 +260,8 @@ median() {
 }
 # Per round the larger peak of the target's two processes, then the median.
 median_rss() {
-    sed -n "s/^$1_rss_ingest peak_rss_mb=//p" "$out" >"$tmp/a"
-    sed -n "s/^$1_rss_latency peak_rss_mb=//p" "$out" >"$tmp/b"
+    sed -n "s/^$1_rss_ingest peak_rss_mb=\\([^ ]*\\).*/\\1/p" "$out" >"$tmp/a"
+    sed -n "s/^$1_rss_latency peak_rss_mb=\\([^ ]*\\).*/\\1/p" "$out" >"$tmp/b"
     paste -d ' ' "$tmp/a" "$tmp/b" | awk '{ print ($1 > $2 ? $1 : $2) }' | median_of
 }
 # One summary line: $1 the figure, $2 siteward's value, $3 the peer's, $4
@@ -275,7 +300,16 @@ line() {
         line "latency p50 at $r events/s" "$(median siteward_latency_$r p50_ms)" \
             "$(median peer_latency_$r p50_ms)" none ms
     done
+    line "CPU per event, throughput run (all threads)" "$(median siteward_cpu_ingest cpu_us_per_event)" \
+        "$(median peer_cpu_ingest cpu_us_per_event)" none us
+    for r in 1000 5000; do
+        echo "  broker alone at $r msgs/s (the floor): p50 $(median broker_$r p50_ms) ms," \
+            "p99 $(median broker_$r p99_ms) ms"
+    done
     line "peak RSS (VmHWM)" "$(median_rss siteward)" "$(median_rss peer)" "le 0.2" MB
+    echo "  at the end of the throughput run: siteward anonymous $(median siteward_rss_ingest rss_anon_mb) MB" \
+        "+ mapped store $(median siteward_rss_ingest rss_file_mb) MB;" \
+        "peer anonymous $(median peer_rss_ingest rss_anon_mb) MB"
 } >"$tmp/summary"
 echo
 cat "$tmp/summary"
