@@ -209,9 +209,11 @@ one() {
         peak_rss "$daemon_pid" siteward_rss_ingest
         stop daemon_pid
         start_daemon
+        t0=$(ticks "$daemon_pid")
         for r in 1000 5000; do
             run latency --rate $r --seconds "$lat_s" --label siteward_latency_$r
         done
+        cpu_used "$daemon_pid" siteward_cpu_latency "$t0" $((6000 * lat_s))
         peak_rss "$daemon_pid" siteward_rss_latency
         stop daemon_pid
     else
@@ -222,9 +224,11 @@ one() {
         peak_rss "$peer_pid" peer_rss_ingest
         stop peer_pid
         start_peer
+        t0=$(ticks "$peer_pid")
         for r in 1000 5000; do
             run latency --rate $r --seconds "$lat_s" --prefix peer --label peer_latency_$r
         done
+        cpu_used "$peer_pid" peer_cpu_latency "$t0" $((6000 * lat_s))
         peak_rss "$peer_pid" peer_rss_latency
         stop peer_pid
     fi
@@ -249,67 +253,82 @@ for round in $(seq 1 "$rounds"); do
     fi
 done
 
+# Key $2 of the lines starting with "$1 ", one a round, into file $3.
+values() {
+    sed -n "s/^$1 \(.* \)*$2=\([^ ]*\).*/\2/p" "$out" >"$3"
+}
+# Per round the larger peak of the target $1's two processes, into file $2.
+rss_values() {
+    values "$1_rss_ingest" peak_rss_mb "$tmp/a"
+    values "$1_rss_latency" peak_rss_mb "$tmp/b"
+    paste -d ' ' "$tmp/a" "$tmp/b" | awk '{ print ($1 > $2 ? $1 : $2) }' >"$2"
+}
 # The median of the numbers on stdin.
 median_of() {
     sort -g | awk '{ v[NR] = $1 }
         END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
-# The median over the rounds of key $2 in the lines starting with "$1 ".
-median() {
-    sed -n "s/^$1 .*[ ]$2=\\([^ ]*\\).*/\\1/p" "$out" | median_of
-}
-# Per round the larger peak of the target's two processes, then the median.
-median_rss() {
-    sed -n "s/^$1_rss_ingest peak_rss_mb=\\([^ ]*\\).*/\\1/p" "$out" >"$tmp/a"
-    sed -n "s/^$1_rss_latency peak_rss_mb=\\([^ ]*\\).*/\\1/p" "$out" >"$tmp/b"
-    paste -d ' ' "$tmp/a" "$tmp/b" | awk '{ print ($1 > $2 ? $1 : $2) }' | median_of
-}
-# One summary line: $1 the figure, $2 siteward's value, $3 the peer's, $4
-# the target on the ratio siteward / peer ("ge X", "le X" or "none"), $5 the unit.
+# One summary line: $1 the figure, $2 siteward's values and $3 the peer's
+# (files, one a round), $4 the target on the ratio siteward / peer ("ge X",
+# "le X" or "none"), $5 the unit. The ratio is taken within each round, where
+# both ran on the same machine minutes apart, and its median is the verdict.
 line() {
-    awk -v what="$1" -v a="$2" -v b="$3" -v t="$4" -v unit="$5" 'BEGIN {
-        if (a == "" || b == "" || b + 0 == 0) {
-            printf "%s: siteward %s, peer %s %s: no ratio\n", what, a, b, unit
-            exit
+    paste -d ' ' "$2" "$3" | awk -v what="$1" -v t="$4" -v unit="$5" '
+        function median(v, k,   i, j, x) {
+            for (i = 2; i <= k; i++)
+                for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+            return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
         }
-        r = a / b
-        split(t, g, " ")
-        if (g[1] == "ge")
-            verdict = sprintf("target >= %s: %s", g[2], r >= g[2] ? "met" : "MISSED")
-        else if (g[1] == "le")
-            verdict = sprintf("target <= %s: %s", g[2], r <= g[2] ? "met" : "MISSED")
-        else
-            verdict = "no target"
-        printf "%s: siteward %s %s, peer %s %s, siteward/peer %.3f (%s)\n", what, a, unit, b,
-            unit, r, verdict
-    }'
+        NF == 2 && $2 + 0 > 0 { k++; a[k] = $1; b[k] = $2; r[k] = $1 / $2; list = list sprintf(" %.3f", r[k]) }
+        END {
+            if (!k) { printf "%s: no figures\n", what; exit }
+            ratio = median(r, k)
+            split(t, g, " ")
+            if (g[1] == "ge")
+                verdict = sprintf("target >= %s: %s", g[2], ratio >= g[2] ? "met" : "MISSED")
+            else if (g[1] == "le")
+                verdict = sprintf("target <= %s: %s", g[2], ratio <= g[2] ? "met" : "MISSED")
+            else
+                verdict = "no target"
+            printf "%s: siteward %s %s, peer %s %s; siteward/peer %.3f (%s; by round%s)\n", what,
+                median(a, k), unit, median(b, k), unit, ratio, verdict, list
+        }'
+}
+median() {
+    values "$1" "$2" "$tmp/m"
+    median_of <"$tmp/m"
 }
 {
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $commit on $(nproc) cores," \
         "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)," \
         "load average $(cut -d' ' -f1-3 /proc/loadavg); N=$n, medians of $rounds rounds," \
         "node-red $want, node $(node --version)"
-    line "throughput, every incident state out (events/s)" "$(median siteward_ingest_incidents msgs_per_s)" \
-        "$(median peer_ingest_incidents msgs_per_s)" "ge 1.5" "events/s"
+    values siteward_ingest_incidents msgs_per_s "$tmp/s"
+    values peer_ingest_incidents msgs_per_s "$tmp/p"
+    line "throughput, N events until every incident state is out" "$tmp/s" "$tmp/p" "ge 1.5" events/s
     echo "  siteward meanwhile durable and applied (store): $(median siteward_ingest_stored msgs_per_s) events/s"
     for r in 1000 5000; do
-        t=none
-        [ $r = 5000 ] && t="le 0.05"
-        line "latency p99 at $r events/s" "$(median siteward_latency_$r p99_ms)" \
-            "$(median peer_latency_$r p99_ms)" "$t" ms
-        line "latency p50 at $r events/s" "$(median siteward_latency_$r p50_ms)" \
-            "$(median peer_latency_$r p50_ms)" none ms
-    done
-    line "CPU per event, throughput run (all threads)" "$(median siteward_cpu_ingest cpu_us_per_event)" \
-        "$(median peer_cpu_ingest cpu_us_per_event)" none us
-    for r in 1000 5000; do
-        echo "  broker alone at $r msgs/s (the floor): p50 $(median broker_$r p50_ms) ms," \
+        for q in p99 p50; do
+            t=none
+            [ $r = 5000 ] && [ $q = p99 ] && t="le 0.05"
+            values siteward_latency_$r ${q}_ms "$tmp/s"
+            values peer_latency_$r ${q}_ms "$tmp/p"
+            line "latency $q at $r events/s" "$tmp/s" "$tmp/p" "$t" ms
+        done
+        echo "  the broker alone at $r msgs/s (the floor under both): p50 $(median broker_$r p50_ms) ms," \
             "p99 $(median broker_$r p99_ms) ms"
     done
-    line "peak RSS (VmHWM)" "$(median_rss siteward)" "$(median_rss peer)" "le 0.2" MB
+    rss_values siteward "$tmp/s"
+    rss_values peer "$tmp/p"
+    line "peak RSS (VmHWM)" "$tmp/s" "$tmp/p" "le 0.2" MB
     echo "  at the end of the throughput run: siteward anonymous $(median siteward_rss_ingest rss_anon_mb) MB" \
-        "+ mapped store $(median siteward_rss_ingest rss_file_mb) MB;" \
-        "peer anonymous $(median peer_rss_ingest rss_anon_mb) MB"
+        "+ mapped store $(median siteward_rss_ingest rss_file_mb) MB; peer anonymous" \
+        "$(median peer_rss_ingest rss_anon_mb) MB"
+    for run in ingest latency; do
+        values siteward_cpu_$run cpu_us_per_event "$tmp/s"
+        values peer_cpu_$run cpu_us_per_event "$tmp/p"
+        line "CPU time per event, $run runs (all threads)" "$tmp/s" "$tmp/p" none us
+    done
 } >"$tmp/summary"
 echo
 cat "$tmp/summary"
