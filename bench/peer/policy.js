@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The Node-RED peer's view of a siteward policy: for each event type, its
 // class, whether it makes an incident, its level and priority, what it
-// correlates by and within which window, and the obligations armed when an
-// incident opens. bench/run-peer.sh hands this to the flow in PEER_POLICY,
-// so the peer classifies by the same file as siteward (config/policy/
-// default.json) instead of a copy of it.
+// correlates by and within which window, the obligations armed when an
+// incident opens, and whether a "normal" event resolves it.
+// bench/run-peer.sh hands this to the flow in PEER_POLICY, so the peer
+// classifies by the same file as siteward (config/policy/default.json)
+// instead of a copy of it.
 //
 //   node bench/peer/policy.js config/policy/default.json
 'use strict';
@@ -56,6 +57,7 @@ for (const [type, spec] of Object.entries(policy.event_types || {})) {
             .filter((o) => !o.from)
             .map((o, i) => [o.name, ms(`classes.${spec.class}.obligations[${i}].within`, o.within)]),
         review_ms: cls.review ? ms(`classes.${spec.class}.review.within`, cls.review.within) : 0,
+        resolve_on_normal: cls.resolve_on_normal === true,
     };
 }
 process.stdout.write(JSON.stringify({types}) + '\n');
