@@ -8,9 +8,10 @@
 #     5,000 events/s
 #   - peak RSS (VmHWM) of each, and the CPU time each used per event
 #   - the broker alone at the same rates (the floor under both)
-# Each round runs both, in alternating order; the summary takes the median
-# of the rounds, prints one line per figure with its target and ratio, and
-# appends it, with the date, commit and machine, to bench/results/run-peer.txt
+# Each round runs both, in alternating order; the summary prints one line
+# per figure with the medians of the rounds, the ratio siteward / peer taken
+# within each round and its median (the verdict on the target), and appends
+# it, with the date, commit and machine, to bench/results/run-peer.txt
 # (sw-bench appends every raw figure there too).
 #
 #   bench/run-peer.sh [N]      N events per throughput run (default 100000)
