@@ -1,0 +1,25 @@
+// Node-RED settings for the bench's peer (bench/run-peer.sh): headless (no
+// editor, no HTTP listener at all), the flow from bench/peer/flow.json, the
+// user directory in the run's temp dir, context in memory, nothing fetched
+// from the network.
+'use strict';
+const path = require('path');
+
+if (!process.env.PEER_USERDIR)
+    throw new Error('PEER_USERDIR is not set: start the peer with bench/run-peer.sh');
+
+module.exports = {
+    userDir: process.env.PEER_USERDIR,
+    flowFile: path.join(__dirname, 'flow.json'),
+    credentialSecret: false,
+    httpAdminRoot: false,
+    httpNodeRoot: false,
+    uiHost: '127.0.0.1',
+    contextStorage: {default: {module: 'memory'}},
+    functionExternalModules: false,
+    externalModules: {autoInstall: false, palette: {allowInstall: false}},
+    diagnostics: {enabled: false},
+    runtimeState: {enabled: false},
+    telemetry: {enabled: false},
+    logging: {console: {level: 'info', metrics: false, audit: false}},
+};
