@@ -17,7 +17,14 @@ enum {
     SW__EV_LOST = 2,
     SW__EV_STOPPED = 4,
     SW__EV_FLUSH = 8,
+    SW__EV_RETRY = 16,
 };
+
+/* Between connection attempts while the broker is away. Paho's own
+ * automatic reconnect looks at its retry clock only every 3 s (1.3.12,
+ * MQTTAsync_checkTimeouts), so it came back 3 to 5 s after the broker did;
+ * this timer makes the delay at most one interval plus the handshake. */
+#define SW__RETRY_MS 250
 
 /* Until the broker says otherwise (MQTT 5 Receive Maximum). */
 #define SW__WINDOW_DEFAULT 19
@@ -139,6 +146,7 @@ static void sw__connected(void *ctx, char *cause)
 static void sw__lost(void *ctx, char *cause)
 {
     sw_mqtt *mq = ctx;
+    atomic_store(&mq->connecting, 0);
     if (!atomic_load(&mq->stopping))
         sw_log(SW_LOG_WARNING, "mqtt: connection lost%s%s; reconnecting", cause ? ": " : "",
                cause ? cause : "");
@@ -149,6 +157,10 @@ static void sw__connect_ok(void *ctx, MQTTAsync_successData5 *resp)
 {
     sw_mqtt *mq = ctx;
     int window = 65535; /* absent means the protocol's maximum */
+    unsigned failed = atomic_exchange(&mq->connect_failures, 0);
+    atomic_store(&mq->connecting, 0);
+    if (failed)
+        sw_log(SW_LOG_NOTICE, "mqtt: connected after %u failed attempts", failed);
     if (MQTTProperties_hasProperty(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM))
         window =
             MQTTProperties_getNumericValue(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
@@ -163,9 +175,15 @@ static void sw__connect_ok(void *ctx, MQTTAsync_successData5 *resp)
 static void sw__connect_failed(void *ctx, MQTTAsync_failureData5 *resp)
 {
     sw_mqtt *mq = ctx;
-    /* Paho's automatic reconnect keeps trying, also after a first failure. */
-    sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s; retrying", mq->cfg->broker,
-           resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+    unsigned failed = atomic_fetch_add(&mq->connect_failures, 1);
+    /* The first failure of an outage and then about every 10 s. */
+    if (!atomic_load(&mq->stopping) && failed % (10000 / SW__RETRY_MS) == 0)
+        sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s; retrying every %d ms",
+               mq->cfg->broker,
+               resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0),
+               SW__RETRY_MS);
+    atomic_store(&mq->connecting, 0);
+    sw__raise(mq, SW__EV_RETRY);
 }
 
 static int sw__connect(sw_mqtt *mq)
@@ -187,9 +205,8 @@ static int sw__connect(sw_mqtt *mq)
         co.password = mq->cfg->password;
     }
     co.keepAliveInterval = 20;
-    co.automaticReconnect = 1;
-    co.minRetryInterval = 1;
-    co.maxRetryInterval = 2;
+    /* Reconnecting is ours (sw__retry), not Paho's. */
+    co.automaticReconnect = 0;
     co.connectProperties = &props;
     co.onSuccess5 = sw__connect_ok;
     co.onFailure5 = sw__connect_failed;
@@ -199,9 +216,12 @@ static int sw__connect(sw_mqtt *mq)
     will.retained = 1;
     will.qos = 1;
     co.will = &will;
+    atomic_store(&mq->connecting, 1);
+    sw_log(SW_LOG_DEBUG, "mqtt: connection attempt %u", atomic_load(&mq->connect_failures) + 1);
     rc = MQTTAsync_connect(mq->client, &co);
     MQTTProperties_free(&props);
     if (rc != MQTTASYNC_SUCCESS) {
+        atomic_store(&mq->connecting, 0);
         sw_log(SW_LOG_ERR, "mqtt: connect: %s", MQTTAsync_strerror(rc));
         return SW_EMQTT;
     }
@@ -209,6 +229,21 @@ static int sw__connect(sw_mqtt *mq)
 }
 
 static void sw__flush(sw_mqtt *mq, int completed);
+
+/* Loop thread, every SW__RETRY_MS while disconnected: one attempt at a
+ * time, each a full MQTTAsync_connect() (Paho forgets the callbacks of a
+ * connect once it has reported on it, so MQTTAsync_reconnect() would not
+ * tell us how the next attempt went). */
+static void sw__retry(uv_timer_t *t)
+{
+    sw_mqtt *mq = t->data;
+    if (atomic_load(&mq->stopping) || MQTTAsync_isConnected(mq->client)) {
+        uv_timer_stop(t);
+        return;
+    }
+    if (!atomic_load(&mq->connecting))
+        sw__connect(mq);
+}
 
 /* Loop thread: take every queued message (uv_async_send coalesces). */
 static void sw__wakeup(uv_async_t *a)
@@ -228,6 +263,9 @@ static void sw__wakeup(uv_async_t *a)
         sw__flush(mq, 0);
     if ((ev & SW__EV_LOST) && mq->h.lost)
         mq->h.lost(mq->h.ctx);
+    if ((ev & (SW__EV_LOST | SW__EV_RETRY)) && !atomic_load(&mq->stopping) &&
+        !uv_is_active((uv_handle_t *)&mq->retry_timer))
+        uv_timer_start(&mq->retry_timer, sw__retry, SW__RETRY_MS, SW__RETRY_MS);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
         sw_mqtt_status(mq, "online");
         mq->h.subscribed(mq->h.ctx);
@@ -268,6 +306,8 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     mq->async.data = mq;
     uv_timer_init(loop, &mq->stop_timer);
     mq->stop_timer.data = mq;
+    uv_timer_init(loop, &mq->retry_timer);
+    mq->retry_timer.data = mq;
 
     opts.MQTTVersion = MQTTVERSION_5;
     opts.sendWhileDisconnected = 1;
@@ -506,6 +546,7 @@ static void sw__stop_step(uv_timer_t *t)
 void sw_mqtt_stop(sw_mqtt *mq)
 {
     atomic_store(&mq->stopping, 1);
+    uv_timer_stop(&mq->retry_timer);
     mq->stop_phase = 0;
     mq->stop_started = uv_now(mq->stop_timer.loop);
     uv_timer_start(&mq->stop_timer, sw__stop_step, 0, 50);
@@ -525,6 +566,7 @@ void sw_mqtt_close(sw_mqtt *mq)
     MQTTAsync_destroy(&mq->client);
     uv_close((uv_handle_t *)&mq->async, NULL);
     uv_close((uv_handle_t *)&mq->stop_timer, NULL);
+    uv_close((uv_handle_t *)&mq->retry_timer, NULL);
     /* Messages that arrived during shutdown stay in the inbox for replay. */
     sw__free_list(mq->head);
     mq->head = NULL;

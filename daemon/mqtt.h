@@ -58,6 +58,10 @@ struct sw_mqtt {
     uint64_t stop_started;
     int stop_phase; /* 0 draining, 1 disconnecting, 2 given up */
     int stopped;    /* h.stopped has run */
+    /* Reconnecting (mqtt.c, sw__retry): a loop timer while disconnected. */
+    uv_timer_t retry_timer;
+    atomic_int connecting;        /* an attempt is under way */
+    atomic_uint connect_failures; /* since the last connection */
     atomic_uint store_errors;
     atomic_uint send_errors;
     /* The outgoing queue; all of it under out_lock. */
