@@ -53,7 +53,9 @@ static void sw__raise(sw_mqtt *mq, int ev)
 }
 
 /* Paho thread. Durable first, then handed over: the PUBACK follows our
- * return. Returning 0 makes Paho keep the message and offer it again. */
+ * return. Returning 0 makes Paho keep the message in its memory and offer
+ * it again, in order, before any later one; it acknowledges it to the
+ * broker all the same, so only the inbox makes a message survive a crash. */
 static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
     sw_mqtt *mq = ctx;
@@ -69,10 +71,12 @@ static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
     if (!m)
         return 0;
     int rc = sw_inbox_append(mq->inbox, m);
+    atomic_store(&mq->inbox_fault, rc != 0);
     if (rc) {
         /* Log the first failure and then every 1000th, not each retry. */
         if (atomic_fetch_add(&mq->store_errors, 1) % 1000 == 0)
-            sw_log(SW_LOG_ERR, "inbox: cannot store a message (%s); the broker keeps it",
+            sw_log(SW_LOG_ERR,
+                   "inbox: cannot store a message (%s); Paho holds it and offers it again",
                    sw_strerror(rc));
         free(m);
         return 0;

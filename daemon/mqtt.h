@@ -62,7 +62,8 @@ struct sw_mqtt {
     uv_timer_t retry_timer;
     atomic_int connecting;        /* an attempt is under way */
     atomic_uint connect_failures; /* since the last connection */
-    atomic_uint store_errors;
+    atomic_uint store_errors;     /* inbox appends that failed */
+    atomic_int inbox_fault;       /* the last one failed (disk full) */
     atomic_uint send_errors;
     /* The outgoing queue; all of it under out_lock. */
     pthread_mutex_t out_lock;
