@@ -5,7 +5,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config libpaho-mqtt-dev libuv1-dev liblmdb-dev lmdb-utils
 libcjson-dev libcmocka-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
-groff-base bc"
+groff-base bc
+clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
