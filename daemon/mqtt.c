@@ -138,8 +138,12 @@ static void sw__connected(void *ctx, char *cause)
     int qos[3] = {1, 1, 1};
     int rc;
 
+    unsigned attempts = atomic_exchange(&mq->connect_attempts, 0);
+    atomic_store(&mq->connected, 1);
     sw_log(SW_LOG_INFO, "mqtt: connected to %s%s%s", mq->cfg->broker, cause ? ": " : "",
            cause ? cause : "");
+    if (attempts > 1)
+        sw_log(SW_LOG_NOTICE, "mqtt: connected again after %u attempts", attempts);
     opts.onSuccess5 = sw__on_subscribe;
     opts.onFailure5 = sw__on_subscribe_failure;
     opts.context = mq;
@@ -150,7 +154,7 @@ static void sw__connected(void *ctx, char *cause)
 static void sw__lost(void *ctx, char *cause)
 {
     sw_mqtt *mq = ctx;
-    atomic_store(&mq->connecting, 0);
+    atomic_store(&mq->connected, 0);
     if (!atomic_load(&mq->stopping))
         sw_log(SW_LOG_WARNING, "mqtt: connection lost%s%s; reconnecting", cause ? ": " : "",
                cause ? cause : "");
@@ -161,10 +165,6 @@ static void sw__connect_ok(void *ctx, MQTTAsync_successData5 *resp)
 {
     sw_mqtt *mq = ctx;
     int window = 65535; /* absent means the protocol's maximum */
-    unsigned failed = atomic_exchange(&mq->connect_failures, 0);
-    atomic_store(&mq->connecting, 0);
-    if (failed)
-        sw_log(SW_LOG_NOTICE, "mqtt: connected after %u failed attempts", failed);
     if (MQTTProperties_hasProperty(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM))
         window =
             MQTTProperties_getNumericValue(&resp->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
@@ -179,14 +179,11 @@ static void sw__connect_ok(void *ctx, MQTTAsync_successData5 *resp)
 static void sw__connect_failed(void *ctx, MQTTAsync_failureData5 *resp)
 {
     sw_mqtt *mq = ctx;
-    unsigned failed = atomic_fetch_add(&mq->connect_failures, 1);
-    /* The first failure of an outage and then about every 10 s. */
-    if (!atomic_load(&mq->stopping) && failed % (10000 / SW__RETRY_MS) == 0)
-        sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s; retrying every %d ms",
-               mq->cfg->broker,
-               resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0),
-               SW__RETRY_MS);
-    atomic_store(&mq->connecting, 0);
+    /* Paho reports on the first connect only; sw__retry goes on until one
+     * succeeds. */
+    sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s; retrying every %d ms", mq->cfg->broker,
+           resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0),
+           SW__RETRY_MS);
     sw__raise(mq, SW__EV_RETRY);
 }
 
@@ -220,12 +217,10 @@ static int sw__connect(sw_mqtt *mq)
     will.retained = 1;
     will.qos = 1;
     co.will = &will;
-    atomic_store(&mq->connecting, 1);
-    sw_log(SW_LOG_DEBUG, "mqtt: connection attempt %u", atomic_load(&mq->connect_failures) + 1);
+    atomic_store(&mq->connect_attempts, 1);
     rc = MQTTAsync_connect(mq->client, &co);
     MQTTProperties_free(&props);
     if (rc != MQTTASYNC_SUCCESS) {
-        atomic_store(&mq->connecting, 0);
         sw_log(SW_LOG_ERR, "mqtt: connect: %s", MQTTAsync_strerror(rc));
         return SW_EMQTT;
     }
@@ -234,10 +229,12 @@ static int sw__connect(sw_mqtt *mq)
 
 static void sw__flush(sw_mqtt *mq, int completed);
 
-/* Loop thread, every SW__RETRY_MS while disconnected: one attempt at a
- * time, each a full MQTTAsync_connect() (Paho forgets the callbacks of a
- * connect once it has reported on it, so MQTTAsync_reconnect() would not
- * tell us how the next attempt went). */
+/* Loop thread, every SW__RETRY_MS while disconnected. MQTTAsync_reconnect()
+ * queues the connect of sw__connect() again, options and all; Paho drops it
+ * while an attempt is still under way, so there is never more than one.
+ * (Calling MQTTAsync_connect() again instead re-creates the options while
+ * Paho's threads may still be using them.) Paho reports no result for
+ * these attempts: success shows in sw__connected(). */
 static void sw__retry(uv_timer_t *t)
 {
     sw_mqtt *mq = t->data;
@@ -245,8 +242,14 @@ static void sw__retry(uv_timer_t *t)
         uv_timer_stop(t);
         return;
     }
-    if (!atomic_load(&mq->connecting))
-        sw__connect(mq);
+    unsigned n = atomic_fetch_add(&mq->connect_attempts, 1) + 1;
+    sw_log(SW_LOG_DEBUG, "mqtt: connection attempt %u", n);
+    if (n % (10000 / SW__RETRY_MS) == 0)
+        sw_log(SW_LOG_WARNING, "mqtt: still not connected to %s after %u attempts; retrying",
+               mq->cfg->broker, n);
+    int rc = MQTTAsync_reconnect(mq->client);
+    if (rc != MQTTASYNC_SUCCESS)
+        sw_log(SW_LOG_ERR, "mqtt: reconnect: %s", MQTTAsync_strerror(rc));
 }
 
 /* Loop thread: take every queued message (uv_async_send coalesces). */
@@ -271,6 +274,7 @@ static void sw__wakeup(uv_async_t *a)
         !uv_is_active((uv_handle_t *)&mq->retry_timer))
         uv_timer_start(&mq->retry_timer, sw__retry, SW__RETRY_MS, SW__RETRY_MS);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
+        sw__flush(mq, 0);
         sw_mqtt_status(mq, "online");
         mq->h.subscribed(mq->h.ctx);
     }
@@ -391,7 +395,12 @@ static void sw__flush(sw_mqtt *mq, int completed)
         return;
     }
     mq->draining = 1;
-    while (mq->out_head && mq->inflight < mq->window) {
+    /* Nothing goes to Paho while disconnected (it would buffer it): Paho
+     * 1.3.12 can free the topic of a publication it starts as the
+     * connection drops while its receive thread still resends it after the
+     * reconnect (a use-after-free the broker-restart fault test found under
+     * ASan). The queue is flushed again once subscribed. */
+    while (mq->out_head && mq->inflight < mq->window && atomic_load(&mq->connected)) {
         sw_outmsg *o = mq->out_head;
         mq->out_head = o->next;
         if (!mq->out_head)

@@ -60,8 +60,8 @@ struct sw_mqtt {
     int stopped;    /* h.stopped has run */
     /* Reconnecting (mqtt.c, sw__retry): a loop timer while disconnected. */
     uv_timer_t retry_timer;
-    atomic_int connecting;        /* an attempt is under way */
-    atomic_uint connect_failures; /* since the last connection */
+    atomic_uint connect_attempts; /* since the last connection */
+    atomic_int connected;         /* set and cleared by Paho's callbacks (no Paho lock) */
     atomic_uint store_errors;     /* inbox appends that failed */
     atomic_int inbox_fault;       /* the last one failed (disk full) */
     atomic_uint send_errors;
