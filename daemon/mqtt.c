@@ -396,10 +396,11 @@ static void sw__flush(sw_mqtt *mq, int completed)
     }
     mq->draining = 1;
     /* Nothing goes to Paho while disconnected (it would buffer it): Paho
-     * 1.3.12 can free the topic of a publication it starts as the
-     * connection drops while its receive thread still resends it after the
-     * reconnect (a use-after-free the broker-restart fault test found under
-     * ASan). The queue is flushed again once subscribed. */
+     * 1.3.12 can free the topic of a publication as the connection drops
+     * while its receive thread still reads it to resend after the reconnect
+     * (a use-after-free the broker-restart fault test found under ASan).
+     * This keeps all but what is already in flight out of its way; the
+     * queue is flushed again once subscribed. */
     while (mq->out_head && mq->inflight < mq->window && atomic_load(&mq->connected)) {
         sw_outmsg *o = mq->out_head;
         mq->out_head = o->next;

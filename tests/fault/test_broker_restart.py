@@ -21,7 +21,7 @@ free, libpaho-mqtt3a, found by this test; siteward no longer hands Paho
 anything while disconnected, which made it rarer but cannot prevent it for
 what is already in flight). The plain build stops the broker mid-stream.
 
-CI: 3 restarts of 1,500 events; SW_SOAK=1: 20 restarts."""
+CI: 3 restarts, 1,000 new events around each; SW_SOAK=1: 20 restarts."""
 
 import datetime
 import json
