@@ -346,8 +346,13 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
     cJSON_AddStringToObject(o, "message", m->error_reason);
     /* A message rejected for its topic was never parsed: parse it here, so
      * that a report sent on a malformed topic loses its contact too. */
-    cJSON *parsed = m->json ? NULL : cJSON_ParseWithLength(in->payload, in->payload_len);
-    const cJSON *obj = m->json ? m->json : parsed;
+    size_t valid = sw_utf8_valid(in->payload, in->payload_len);
+    /* Bytes that are not UTF-8 would make the dead letter itself bad JSON:
+     * such a payload is shown only up to its first bad byte. */
+    cJSON *parsed = m->json || valid < in->payload_len
+                        ? NULL
+                        : cJSON_ParseWithLength(in->payload, in->payload_len);
+    const cJSON *obj = valid < in->payload_len ? NULL : m->json ? m->json : parsed;
     if (obj && cJSON_IsObject(obj)) {
         /* Personal data never reaches the dead-letter topic. */
         cJSON *copy = cJSON_Duplicate(obj, 1);
@@ -363,7 +368,7 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
         /* An unreadable report may still hold a contact: withhold it. */
         cJSON_AddNullToObject(o, "payload");
     } else {
-        size_t n = sw__utf8_cut(in->payload, in->payload_len, 1024);
+        size_t n = sw__utf8_cut(in->payload, valid, 1024);
         char *txt = malloc(n + 1);
         if (txt) {
             memcpy(txt, in->payload, n);

@@ -487,6 +487,7 @@ int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n)
         if (!rc) {
             sw_batch_publish(&b);
             sw_batch_end(&b);
+            e->storage_fault = 0;
             if (e->metrics) {
                 int64_t now = sw__now_ms();
                 for (int i = 0; i < n; i++)
@@ -495,8 +496,13 @@ int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n)
             return 0;
         }
         sw_batch_end(&b);
-        if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(e->store))
+        if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(e->store)) {
+            if (rc == SW_ENOSPC || rc == SW_ESTORE) {
+                e->storage_fault = 1;
+                e->stats.storage_errors++;
+            }
             return rc;
+        }
     }
 }
 
@@ -567,7 +573,8 @@ int sw_engine_republish(sw_engine *e)
     return 0;
 }
 
-char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog)
+char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog, uint64_t inbox_errors,
+                           int inbox_fault)
 {
     MDB_txn *txn;
     cJSON *o = cJSON_CreateObject();
@@ -590,6 +597,10 @@ char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog)
     sw_json_add_int(o, "inbox_backlog", inbox_backlog);
     sw_json_add_int(o, "calendar_uncovered", e->stats.calendar_uncovered);
     sw_json_add_int(o, "purged", e->stats.purged);
+    /* Added to the contract's counters: a store or inbox that cannot write
+     * (disk full) shows here while messages wait (README "Fault tests"). */
+    cJSON_AddBoolToObject(o, "storage_fault", e->storage_fault || inbox_fault);
+    sw_json_add_int(o, "storage_errors", (double)(e->stats.storage_errors + inbox_errors));
     if (e->metrics)
         sw_metrics_json(e->metrics, o);
     out = cJSON_PrintUnformatted(o);

@@ -33,7 +33,8 @@ typedef struct sw_stats {
     uint64_t escalations;
     uint64_t calendar_uncovered; /* due times computed past a site calendar */
     uint64_t batches;
-    uint64_t purged; /* incidents removed by retention */
+    uint64_t purged;         /* incidents removed by retention */
+    uint64_t storage_errors; /* batches the store could not commit (disk full...) */
 } sw_stats;
 
 typedef struct sw_engine {
@@ -45,6 +46,7 @@ typedef struct sw_engine {
     sw_stats stats;
     struct sw_metrics *metrics;     /* NULL: none kept (metrics.h); borrowed */
     uint64_t applied_seq;           /* last inbox sequence applied */
+    int storage_fault;              /* the last batch could not be stored */
     char purge_from[SW_ID_MAX + 1]; /* where the next retention step starts */
     int rounds_armed;               /* the first tick armed the expected rounds */
 } sw_engine;
@@ -94,7 +96,11 @@ int sw_engine_purge(sw_engine *e, int64_t now, int max, int *purged);
  * incidents are published. Sets *changed to how many incidents changed. */
 int sw_engine_reapply(sw_engine *e, int *changed);
 
-/* Current figures as the stats JSON of the contract (caller frees). */
-char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog);
+/* Current figures as the stats JSON of the contract (caller frees).
+ * `inbox_errors` counts messages the inbox could not store (each attempt),
+ * `inbox_fault` says whether the last attempt failed; with the engine's own
+ * they make "storage_fault" and "storage_errors". */
+char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog, uint64_t inbox_errors,
+                           int inbox_fault);
 
 #endif

@@ -113,12 +113,20 @@ static void sw__drain(sw_daemon *d)
         int n = 0;
         for (sw_inmsg *m = d->pending; m && n < SW_BATCH_MAX; m = m->next)
             batch[n++] = m;
+        int was_faulty = d->engine.storage_fault;
         int rc = sw_engine_apply(&d->engine, batch, n);
         if (rc) {
-            sw_log(SW_LOG_ERR, "cannot apply %d messages: %s; retrying in 1 s", n, sw_strerror(rc));
+            /* The first failure, then once a minute (a full disk retries every second). */
+            if (!was_faulty || d->engine.stats.storage_errors % 60 == 0)
+                sw_log(SW_LOG_ERR,
+                       "cannot apply %d messages: %s; they wait in the inbox, retrying every 1 s",
+                       n, sw_strerror(rc));
             uv_timer_start(&d->retry_timer, sw__retry_cb, 1000, 0);
             break;
         }
+        if (was_faulty)
+            sw_log(SW_LOG_NOTICE, "store: writing again after %llu failed attempts",
+                   (unsigned long long)d->engine.stats.storage_errors);
         d->pending = batch[n - 1]->next;
         for (int i = 0; i < n; i++)
             free(batch[i]);
@@ -246,7 +254,9 @@ static uint64_t sw__backlog(sw_daemon *d)
 static void sw__stats_cb(uv_timer_t *t)
 {
     sw_daemon *d = t->data;
-    char *json = sw_engine_stats_json(&d->engine, sw__backlog(d));
+    char *json =
+        sw_engine_stats_json(&d->engine, sw__backlog(d), atomic_load(&d->mqtt.store_errors),
+                             atomic_load(&d->mqtt.inbox_fault));
     if (json) {
         sw_mqtt_publish(&d->mqtt, d->stats_topic, json, strlen(json), 0, NULL, 0);
         free(json);

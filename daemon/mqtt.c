@@ -19,7 +19,14 @@ enum {
     SW__EV_STOPPED = 4,
     SW__EV_FLUSH = 8,
     SW__EV_REFUSED = 16,
+    SW__EV_RETRY = 32,
 };
+
+/* Between connection attempts while the broker is away. Paho's own
+ * automatic reconnect looks at its retry clock only every 3 s (1.3.12,
+ * MQTTAsync_checkTimeouts), so it came back 3 to 5 s after the broker did;
+ * this timer makes the delay at most one interval plus the handshake. */
+#define SW__RETRY_MS 250
 
 /* Until the broker says otherwise (MQTT 5 Receive Maximum). */
 #define SW__WINDOW_DEFAULT 19
@@ -48,7 +55,9 @@ static void sw__raise(sw_mqtt *mq, int ev)
 }
 
 /* Paho thread. Durable first, then handed over: the PUBACK follows our
- * return. Returning 0 makes Paho keep the message and offer it again. */
+ * return. Returning 0 makes Paho keep the message in its memory and offer
+ * it again, in order, before any later one; it acknowledges it to the
+ * broker all the same, so only the inbox makes a message survive a crash. */
 static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
     sw_mqtt *mq = ctx;
@@ -77,10 +86,12 @@ static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
     if (!m)
         return 0;
     int rc = sw_inbox_append(mq->inbox, m);
+    atomic_store(&mq->inbox_fault, rc != 0);
     if (rc) {
         /* Log the first failure and then every 1000th, not each retry. */
         if (atomic_fetch_add(&mq->store_errors, 1) % 1000 == 0)
-            sw_log(SW_LOG_ERR, "inbox: cannot store a message (%s); the broker keeps it",
+            sw_log(SW_LOG_ERR,
+                   "inbox: cannot store a message (%s); Paho holds it and offers it again",
                    sw_strerror(rc));
         free(m);
         return 0;
@@ -145,9 +156,13 @@ static void sw__connected(void *ctx, char *cause)
     int qos[SW_MQTT_SUB_BATCH];
     int rc;
 
+    unsigned attempts = atomic_exchange(&mq->connect_attempts, 0);
+    atomic_store(&mq->connected, 1);
     sw_log(SW_LOG_INFO, "mqtt: connected to %s%s%s", mq->cfg->broker, cause ? ": " : "",
            cause ? cause : "");
     atomic_store(&mq->connected_once, 1);
+    if (attempts > 1)
+        sw_log(SW_LOG_NOTICE, "mqtt: connected again after %u attempts", attempts);
     /* Before subscribing: the broker answers "no subscription existed"
      * when there was none, which is fine. */
     if (mq->nstale && (rc = MQTTAsync_unsubscribeMany(mq->client, mq->nstale, mq->stale, NULL)) !=
@@ -177,6 +192,7 @@ static void sw__connected(void *ctx, char *cause)
 static void sw__lost(void *ctx, char *cause)
 {
     sw_mqtt *mq = ctx;
+    atomic_store(&mq->connected, 0);
     if (!atomic_load(&mq->stopping))
         sw_log(SW_LOG_WARNING, "mqtt: connection lost%s%s; reconnecting", cause ? ": " : "",
                cause ? cause : "");
@@ -294,13 +310,17 @@ static void sw__connect_failed(void *ctx, MQTTAsync_failureData5 *resp)
     sw_mqtt *mq = ctx;
     if (sw__refused(mq, resp))
         return;
-    /* Paho's automatic reconnect keeps trying, also after a first failure. */
-    sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s%s; retrying", mq->cfg->broker,
+    /* Paho reports on the first connect only; sw__retry goes on until one
+     * succeeds. */
+    sw_log(SW_LOG_WARNING, "mqtt: cannot connect to %s: %s%s; retrying every %d ms",
+           mq->cfg->broker,
            resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0),
            mq->cfg->tls.enabled ? " (the broker is unreachable, or it hung up during the TLS "
                                   "handshake: a port without TLS, a client certificate it "
                                   "wants, or a certificate not naming this host; its log says)"
-                                : "");
+                                : "",
+           SW__RETRY_MS);
+    sw__raise(mq, SW__EV_RETRY);
 }
 
 static int sw__connect(sw_mqtt *mq)
@@ -323,9 +343,8 @@ static int sw__connect(sw_mqtt *mq)
         co.password = mq->cfg->password;
     }
     co.keepAliveInterval = 20;
-    co.automaticReconnect = 1;
-    co.minRetryInterval = 1;
-    co.maxRetryInterval = 2;
+    /* Reconnecting is ours (sw__retry), not Paho's. */
+    co.automaticReconnect = 0;
     co.connectProperties = &props;
     co.onSuccess5 = sw__connect_ok;
     co.onFailure5 = sw__connect_failed;
@@ -348,6 +367,7 @@ static int sw__connect(sw_mqtt *mq)
         ssl.ssl_error_context = mq;
         co.ssl = &ssl;
     }
+    atomic_store(&mq->connect_attempts, 1);
     rc = MQTTAsync_connect(mq->client, &co);
     MQTTProperties_free(&props);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -358,6 +378,29 @@ static int sw__connect(sw_mqtt *mq)
 }
 
 static void sw__flush(sw_mqtt *mq, int completed);
+
+/* Loop thread, every SW__RETRY_MS while disconnected. MQTTAsync_reconnect()
+ * queues the connect of sw__connect() again, options and all; Paho drops it
+ * while an attempt is still under way, so there is never more than one.
+ * (Calling MQTTAsync_connect() again instead re-creates the options while
+ * Paho's threads may still be using them.) Paho reports no result for
+ * these attempts: success shows in sw__connected(). */
+static void sw__retry(uv_timer_t *t)
+{
+    sw_mqtt *mq = t->data;
+    if (atomic_load(&mq->stopping) || MQTTAsync_isConnected(mq->client)) {
+        uv_timer_stop(t);
+        return;
+    }
+    unsigned n = atomic_fetch_add(&mq->connect_attempts, 1) + 1;
+    sw_log(SW_LOG_DEBUG, "mqtt: connection attempt %u", n);
+    if (n % (10000 / SW__RETRY_MS) == 0)
+        sw_log(SW_LOG_WARNING, "mqtt: still not connected to %s after %u attempts; retrying",
+               mq->cfg->broker, n);
+    int rc = MQTTAsync_reconnect(mq->client);
+    if (rc != MQTTASYNC_SUCCESS)
+        sw_log(SW_LOG_ERR, "mqtt: reconnect: %s", MQTTAsync_strerror(rc));
+}
 
 /* Loop thread: take every queued message (uv_async_send coalesces). */
 static void sw__wakeup(uv_async_t *a)
@@ -381,7 +424,11 @@ static void sw__wakeup(uv_async_t *a)
     }
     if ((ev & SW__EV_LOST) && mq->h.lost)
         mq->h.lost(mq->h.ctx);
+    if ((ev & (SW__EV_LOST | SW__EV_RETRY)) && !atomic_load(&mq->stopping) &&
+        !uv_is_active((uv_handle_t *)&mq->retry_timer))
+        uv_timer_start(&mq->retry_timer, sw__retry, SW__RETRY_MS, SW__RETRY_MS);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
+        sw__flush(mq, 0);
         sw_mqtt_status(mq, "online");
         mq->h.subscribed(mq->h.ctx);
     }
@@ -434,6 +481,8 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     mq->async.data = mq;
     uv_timer_init(loop, &mq->stop_timer);
     mq->stop_timer.data = mq;
+    uv_timer_init(loop, &mq->retry_timer);
+    mq->retry_timer.data = mq;
 
     opts.MQTTVersion = MQTTVERSION_5;
     opts.sendWhileDisconnected = 1;
@@ -513,7 +562,13 @@ static void sw__flush(sw_mqtt *mq, int completed)
         return;
     }
     mq->draining = 1;
-    while (mq->out_head && mq->inflight < mq->window) {
+    /* Nothing goes to Paho while disconnected (it would buffer it): Paho
+     * 1.3.12 can free the topic of a publication as the connection drops
+     * while its receive thread still reads it to resend after the reconnect
+     * (a use-after-free the broker-restart fault test found under ASan).
+     * This keeps all but what is already in flight out of its way; the
+     * queue is flushed again once subscribed. */
+    while (mq->out_head && mq->inflight < mq->window && atomic_load(&mq->connected)) {
         sw_outmsg *o = mq->out_head;
         mq->out_head = o->next;
         if (!mq->out_head)
@@ -672,6 +727,7 @@ static void sw__stop_step(uv_timer_t *t)
 void sw_mqtt_stop(sw_mqtt *mq)
 {
     atomic_store(&mq->stopping, 1);
+    uv_timer_stop(&mq->retry_timer);
     mq->stop_phase = 0;
     mq->stop_started = uv_now(mq->stop_timer.loop);
     uv_timer_start(&mq->stop_timer, sw__stop_step, 0, 50);
@@ -691,6 +747,7 @@ void sw_mqtt_close(sw_mqtt *mq)
     MQTTAsync_destroy(&mq->client);
     uv_close((uv_handle_t *)&mq->async, NULL);
     uv_close((uv_handle_t *)&mq->stop_timer, NULL);
+    uv_close((uv_handle_t *)&mq->retry_timer, NULL);
     /* Messages that arrived during shutdown stay in the inbox for replay. */
     sw__free_list(mq->head);
     mq->head = NULL;

@@ -77,7 +77,12 @@ struct sw_mqtt {
     uint64_t stop_started;
     int stop_phase; /* 0 draining, 1 disconnecting, 2 given up */
     int stopped;    /* h.stopped has run */
-    atomic_uint store_errors;
+    /* Reconnecting (mqtt.c, sw__retry): a loop timer while disconnected. */
+    uv_timer_t retry_timer;
+    atomic_uint connect_attempts; /* since the last connection */
+    atomic_int connected;         /* set and cleared by Paho's callbacks (no Paho lock) */
+    atomic_uint store_errors;     /* inbox appends that failed */
+    atomic_int inbox_fault;       /* the last one failed (disk full) */
     atomic_uint send_errors;
     /* The outgoing queue; all of it under out_lock. */
     pthread_mutex_t out_lock;

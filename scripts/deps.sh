@@ -5,7 +5,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config libpaho-mqtt-dev libuv1-dev liblmdb-dev lmdb-utils
 libcjson-dev libcmocka-dev libmicrohttpd-dev mosquitto mosquitto-clients python3 python3-paho-mqtt python3-lmdb
-groff-base bc openssl chromium"
+groff-base bc openssl chromium
+clang-14 libclang-rt-14-dev"
 # cpack DEB packages: dpkg-shlibdeps (dpkg-dev) and file; make for examples/plugin-sms
 PKGS="$PKGS dpkg-dev file make"
 # The browser test of web/ runs on node and npm: Debian's only where no node

@@ -471,9 +471,11 @@ class Daemon:
                 if "Sanitizer" in l or "runtime error:" in l]
 
     def store(self):
-        """The main LMDB environment, read-only, as sitewardctl opens it."""
+        """The main LMDB environment, read-only, as sitewardctl opens it.
+        The map is sized well past the daemon's (a reader's smaller map
+        fails with MDB_MAP_RESIZED once the store outgrows it)."""
         return lmdb.open(os.path.join(self.state, "main"), readonly=True, lock=True,
-                         max_dbs=16, subdir=True, create=False)
+                         max_dbs=16, subdir=True, create=False, map_size=1 << 36)
 
     def items(self, name):
         """All (key, value) pairs of one named database, as bytes."""

@@ -89,6 +89,15 @@ static void test_event_rejections(void **state)
     expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\"", "bad_json");
     expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\"} trailing", "bad_json");
     expect_reject(SW_MSG_EVENT, "\"smoke\"", "bad_json");
+    /* Not UTF-8 (found by the fault corpus): cJSON would pass the bytes on
+     * into the store and into published JSON. Lone continuation byte,
+     * overlong '/', a surrogate, past U+10FFFF, a cut sequence. */
+    expect_reject(SW_MSG_EVENT, "{\"type\":\"sm\xff\xfeoke\"}", "bad_json");
+    expect_reject(SW_MSG_REPORT, "{\"category\":\"repair\",\"text\":\"\x80\"}", "bad_json");
+    expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\",\"id\":\"\xc0\xaf\"}", "bad_json");
+    expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\",\"id\":\"\xed\xa0\x80\"}", "bad_json");
+    expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\",\"id\":\"\xf4\x90\x80\x80\"}", "bad_json");
+    expect_reject(SW_MSG_COMMAND, "{\"op\":\"ack\",\"note\":\"\xe4\xb8\"}", "bad_json");
     expect_reject(SW_MSG_EVENT, "{}", "bad_field");
     expect_reject(SW_MSG_EVENT, "{\"type\":\"Smoke!\"}", "bad_field");
     expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\",\"id\":7}", "bad_field");
@@ -113,6 +122,12 @@ static void test_report(void **state)
 {
     (void)state;
     sw_msg m;
+    /* Well-formed UTF-8 of every length passes: 2, 3 and 4 bytes. */
+    assert_int_equal(run(&m, SW_MSG_REPORT,
+                         "{\"category\":\"repair\",\"text\":\"caf\xc3\xa9 "
+                         "\xe5\x8e\xa8\xe6\x88\xbf \xf0\x9f\x9a\xb0\"}"),
+                     0);
+    cJSON_Delete(m.json);
     assert_int_equal(run(&m, SW_MSG_REPORT,
                          "{\"report_id\":\"r-1\",\"category\":\"repair\",\"text\":\"tap\","
                          "\"contact\":{\"phone\":\"1\"}}"),
