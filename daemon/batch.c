@@ -10,6 +10,7 @@
 #include "obligations.h"
 #include "timeutil.h"
 #include "topic.h"
+#include "utf8.h"
 
 struct sw_out {
     sw_out *next;

@@ -14,9 +14,4 @@
  * of an event's work; epoch milliseconds are written here as raw digits. */
 cJSON *sw_json_add_int(cJSON *obj, const char *key, int64_t v);
 
-/* The length of the longest prefix of `s` that is well-formed UTF-8
- * (len when all of it is). JSON is UTF-8 (RFC 8259), and cJSON passes any
- * bytes through, so what siteward publishes is checked with this. */
-size_t sw_utf8_valid(const char *s, size_t len);
-
 #endif

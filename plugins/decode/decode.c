@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "siteward/plugin.h"
+#include "utf8.h"
 
 typedef struct decode_conf {
     int64_t max_data;
@@ -228,37 +229,11 @@ static int decode_command(decode *d, sw_msg *m)
     return 0;
 }
 
-/* The length of the longest well-formed UTF-8 prefix of `s`. */
-static size_t utf8_valid(const char *s, size_t len)
-{
-    size_t i = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n = c < 0x80                 ? 1
-                   : c >= 0xC2 && c <= 0xDF ? 2
-                   : c >= 0xE0 && c <= 0xEF ? 3
-                   : c >= 0xF0 && c <= 0xF4 ? 4
-                                            : 0;
-        if (!n || i + n > len)
-            return i;
-        for (size_t k = 1; k < n; k++)
-            if ((p[i + k] & 0xC0) != 0x80)
-                return i;
-        /* No overlong forms, no surrogates, nothing past U+10FFFF. */
-        if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F) ||
-            (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))
-            return i;
-        i += n;
-    }
-    return i;
-}
-
 static int decode_msg(void *ud, sw_msg *m)
 {
     decode *d = ud;
     const char *end = NULL;
-    size_t valid = utf8_valid(m->payload, m->payload_len);
+    size_t valid = sw_utf8_valid(m->payload, m->payload_len);
 
     /* JSON is UTF-8 (RFC 8259); cJSON would pass other bytes through into
      * the store and into what siteward publishes. */
