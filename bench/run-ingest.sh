@@ -43,38 +43,8 @@ for f in "$bench" "$build/bin/siteward"; do
     [ -x "$f" ] || { echo "run-ingest: $f is missing; build it first" >&2; exit 1; }
 done
 
-# A private broker on a free loopback port: mosquitto exits at once when the
-# port is taken, so try another.
-start_broker() {
-    for try in 1 2 3 4 5 6 7 8 9 10; do
-        port=$((20000 + ($$ * 7 + try * 7919) % 40000))
-        cat >"$tmp/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-max_queued_messages 0
-set_tcp_nodelay true
-persistence false
-CONF
-        # Started as root, mosquitto drops to its own user, which cannot read
-        # this root-only temp dir.
-        [ "$(id -u)" -eq 0 ] && echo "user root" >>"$tmp/mosquitto.conf"
-        mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
-        broker_pid=$!
-        i=0
-        while kill -0 "$broker_pid" 2>/dev/null; do
-            mosquitto_pub -h 127.0.0.1 -p "$port" -t bench/probe -n 2>/dev/null && return 0
-            i=$((i + 1))
-            [ $i -gt 100 ] && break
-            sleep 0.05
-        done
-        kill "$broker_pid" 2>/dev/null || true
-        wait "$broker_pid" 2>/dev/null || true
-        broker_pid=""
-    done
-    echo "run-ingest: mosquitto did not start" >&2
-    cat "$tmp/mosquitto.log" >&2
-    exit 1
-}
+# shellcheck source=bench/broker.sh
+. "$top/bench/broker.sh"
 
 # A copy of config/siteward.json with the durability $1, absolute paths
 # (relative ones are relative to the file's folder) and stats every second.
@@ -132,7 +102,7 @@ get() {
 }
 
 mkdir -p "$top/bench/results"
-start_broker
+sw_bench_broker run-ingest
 url="tcp://127.0.0.1:$port"
 echo "mosquitto on $url; N=$n, power N=$power_n, $inflight in flight, commit $commit"
 

@@ -71,38 +71,8 @@ fi
 # The peer classifies by the same policy file as siteward.
 policy=$(node "$peer/policy.js" "$top/config/policy/default.json")
 
-# A private broker on a free loopback port: mosquitto exits at once when the
-# port is taken, so try another.
-start_broker() {
-    for try in 1 2 3 4 5 6 7 8 9 10; do
-        port=$((20000 + ($$ * 7 + try * 7919) % 40000))
-        cat >"$tmp/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-max_queued_messages 0
-set_tcp_nodelay true
-persistence false
-CONF
-        # Started as root, mosquitto drops to its own user, which cannot read
-        # this root-only temp dir.
-        [ "$(id -u)" -eq 0 ] && echo "user root" >>"$tmp/mosquitto.conf"
-        mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
-        broker_pid=$!
-        i=0
-        while kill -0 "$broker_pid" 2>/dev/null; do
-            mosquitto_pub -h 127.0.0.1 -p "$port" -t bench/probe -n 2>/dev/null && return 0
-            i=$((i + 1))
-            [ $i -gt 100 ] && break
-            sleep 0.05
-        done
-        kill "$broker_pid" 2>/dev/null || true
-        wait "$broker_pid" 2>/dev/null || true
-        broker_pid=""
-    done
-    echo "run-peer: mosquitto did not start" >&2
-    cat "$tmp/mosquitto.log" >&2
-    exit 1
-}
+# shellcheck source=bench/broker.sh
+. "$top/bench/broker.sh"
 
 # siteward: a copy of config/siteward.json with absolute paths, kill-9-safe
 # durability, a fresh state directory; ready when its status is online.
@@ -236,7 +206,7 @@ one() {
 }
 
 mkdir -p "$top/bench/results"
-start_broker
+sw_bench_broker run-peer
 url="tcp://127.0.0.1:$port"
 echo "mosquitto on $url; N=$n, $rounds rounds, node-red $want, commit $commit"
 for round in $(seq 1 "$rounds"); do
