@@ -105,8 +105,11 @@ class BrokerRestart(E2E):
             resend = [first + i for i in unacked] + list(range(first + len(s.infos),
                                                                  first + PER_PHASE))
             d.start(msg for i in resend for msg in events(i, 1))
-            seen = watch.wait_for(self.daemon.status_topic,
-                                  lambda m: m.payload == b"online" and not m.retain, timeout=30)
+            # Retained "online" too: on a loaded machine siteward can be back
+            # before this watcher has subscribed; after the restart the
+            # broker holds the will until siteward publishes again.
+            seen = watch.wait_for(self.daemon.status_topic, lambda m: m.payload == b"online",
+                                  timeout=30)
             online = time.time()
             statuses = [m.payload for m in watch.snapshot()]
             watch.close()
@@ -130,7 +133,11 @@ class BrokerRestart(E2E):
             # check: a reconnect is one interval plus the handshake. The
             # bound is three intervals, for a loaded machine.
             self.assertLessEqual(median_gap, 0.75, "attempts %.3f s apart" % median_gap)
-            self.assertEqual(statuses[0], b"offline", "the will, retained: %s" % statuses)
+            if statuses[0] == b"online":
+                print("restart %d: siteward was online before the watcher subscribed" % (r + 1))
+            else:
+                self.assertEqual(statuses[0], b"offline", "the will, retained: %s" % statuses)
+                self.assertIn(b"online", statuses[1:])
             self.assertIsNotNone(seen)
 
             # After: more of the stream on the new connection.
