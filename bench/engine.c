@@ -104,8 +104,7 @@ int main(int argc, char **argv)
     t = now_s();
     if (!again || sw_gauges_load(again, &st))
         return 1;
-    printf("gauges open=%zu restart_load_ms=%.3f\n", (size_t)e.stats.opened,
-           (now_s() - t) * 1e3);
+    printf("gauges open=%zu restart_load_ms=%.3f\n", (size_t)e.stats.opened, (now_s() - t) * 1e3);
     sw_metrics_free(again);
     sw_metrics_free(m);
     for (long i = 0; i < n; i++)

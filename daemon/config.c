@@ -317,10 +317,9 @@ static int sw__shard(sw_config *cfg, const cJSON *sh)
 int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *ov)
 {
     static const char *known[] = {
-        "broker",     "prefix",   "instance",      "state_dir", "policy",
-        "durability", "plugins",  "plugin_dir",    "sites",     "stats_interval",
-        "log_level",  "username", "password_file", "tls",       "shard",
-        "metrics",    NULL};
+        "broker",        "prefix",     "instance", "state_dir",      "policy",    "durability",
+        "plugins",       "plugin_dir", "sites",    "stats_interval", "log_level", "username",
+        "password_file", "tls",        "shard",    "metrics",        "foreign",   NULL};
     cJSON *root;
     const cJSON *it;
     char buf[PATH_MAX];
@@ -334,7 +333,7 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
 
     cJSON_ArrayForEach(it, root)
     {
-        int ok = it->string[0] == '_' || !strcmp(it->string, "foreign"); /* foreign.h */
+        int ok = it->string[0] == '_';
         for (int i = 0; known[i] && !ok; i++)
             ok = !strcmp(it->string, known[i]);
         if (!ok) {

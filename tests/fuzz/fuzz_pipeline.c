@@ -63,7 +63,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             " \"plugins\": [{\"name\": \"decode\"}, {\"name\": \"classify\"}, "
             "{\"name\": \"correlate\"}],\n"
             " \"sites\": {\"A\": {\"timezone\": \"+08:00\", \"calendar\": "
-            "\"%s/config/calendars/cn-2026.json\"}, \"*\": {\"timezone\": \"+00:00\",\n \"calendar\": \"%s/config/calendars/cn-2026.json\"}}}\n",
+            "\"%s/config/calendars/cn-2026.json\"}, \"*\": {\"timezone\": \"+00:00\",\n "
+            "\"calendar\": \"%s/config/calendars/cn-2026.json\"}}}\n",
             state, SW_SOURCE_DIR, SW_PLUGIN_DIR, SW_SOURCE_DIR, SW_SOURCE_DIR);
     fclose(f);
     ov.clock_scale = 1;
