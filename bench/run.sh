@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cmake --build "$build" -j"$(nproc)" --target siteward sw-bench sw-bench-timers decode classify correlate >/dev/null
+cmake --build "$build" -j"$(nproc)" --target siteward sw-bench sw-bench-timers map decode classify correlate >/dev/null
 
 cat >"$tmp/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
