@@ -95,6 +95,9 @@ int sw_engine_open_incident(sw_batch *b, sw_msg *m, const sw_class *cls, const s
  * incident), under key sequence `seq`; `silenced_by` names the silence
  * that muted it, or is NULL. */
 int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by);
+/* engine.c: remember `m`'s dedup key (if it has one) as applied, with the
+ * incident `id` it went to ("" for none), so a retransmission is known. */
+int sw_engine_dedup_put(sw_batch *b, const sw_msg *m, const char *id);
 /* engine.c: apply a stored event (topic and payload as received) again as
  * received at `received_ms`, within batch `b`: no duplicate check and no
  * planned work explains it; silences still apply. `seq` tells apart the

@@ -193,7 +193,7 @@ int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_
     return rc;
 }
 
-static int sw__dedup_put(sw_batch *b, const sw_msg *m, const char *id)
+int sw_engine_dedup_put(sw_batch *b, const sw_msg *m, const char *id)
 {
     if (!m->dedup_key[0])
         return 0;
@@ -248,7 +248,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     if ((rc = sw_expect_event(b, m)))
         return rc;
     if (!cls->incident) {
-        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw__dedup_put(b, m, "")))
+        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw_engine_dedup_put(b, m, "")))
             return rc;
         b->stats.accepted++;
         return 0;
@@ -257,7 +257,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return rc;
     /* A condition that cleared is news only for an incident already open. */
     if (!d && m->normal) {
-        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw__dedup_put(b, m, "")))
+        if ((rc = sw_engine_record(b, m, in->seq, NULL)) || (rc = sw_engine_dedup_put(b, m, "")))
             return rc;
         b->stats.accepted++;
         return 0;
@@ -297,7 +297,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
     if (m->normal && cls->resolve_on_normal && inc->state < SW_ST_RESOLVED &&
         (rc = sw_command_transition(b, d, SW_ST_RESOLVED, m->received_ms, by)))
         return rc;
-    if ((rc = sw__dedup_put(b, m, inc->id)))
+    if ((rc = sw_engine_dedup_put(b, m, inc->id)))
         return rc;
     if (m->kind == SW_MSG_REPORT && m->contact) {
         char key[SW_KEY_MAX];
@@ -358,7 +358,7 @@ static int sw__command(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         sw_batch_rejected(b, code);
         return sw_batch_reply(b, m, in, d, 0, code, why);
     }
-    if ((rc = sw__dedup_put(b, m, d ? d->inc.id : "")))
+    if ((rc = sw_engine_dedup_put(b, m, d ? d->inc.id : "")))
         return rc;
     b->stats.accepted++;
     return sw_batch_reply(b, m, in, d, 0, NULL, NULL);
@@ -372,7 +372,7 @@ static int sw__planned(sw_batch *b, sw_msg *m, const sw_inmsg *in)
 
     if ((rc = sw__duplicate(b, m, in, &dup)) || dup)
         return rc;
-    if ((rc = sw_plan_report(b, m, &d)) || (rc = sw__dedup_put(b, m, d->inc.id)))
+    if ((rc = sw_plan_report(b, m, &d)) || (rc = sw_engine_dedup_put(b, m, d->inc.id)))
         return rc;
     b->stats.accepted++;
     return sw_batch_reply(b, m, in, d, 0, NULL, NULL);

@@ -253,9 +253,8 @@ int sw_plan_explain(sw_batch *b, sw_msg *m, int *explained)
         rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key, klen, txt, strlen(txt));
         cJSON_free(txt);
     }
-    if (!rc && m->dedup_key[0])
-        rc = sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), id,
-                          strlen(id));
+    if (!rc)
+        rc = sw_engine_dedup_put(b, m, id);
     if (!rc)
         b->stats.accepted++;
     return rc;

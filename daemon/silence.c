@@ -369,9 +369,8 @@ int sw_silence_mute(sw_batch *b, sw_msg *m, uint64_t seq, int *muted)
     *muted = 1;
     /* Kept as a record, like events that open no incident. */
     rc = sw_engine_record(b, m, seq, sw__str(rec, "id"));
-    if (!rc && m->dedup_key[0])
-        rc = sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), "",
-                          0);
+    if (!rc)
+        rc = sw_engine_dedup_put(b, m, "");
     if (!rc) {
         cJSON_ReplaceItemInObjectCaseSensitive(
             rec, "muted", cJSON_CreateNumber((double)(sw__num(rec, "muted") + 1)));
