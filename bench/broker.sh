@@ -32,3 +32,21 @@ CONF
     cat "$tmp/mosquitto.log" >&2
     exit 1
 }
+
+# sw_bench_online NAME LOG: wait until the siteward started as $daemon_pid
+# (instance "bench") says it is online on the broker at $port; stop the run
+# with LOG shown if it exits first or takes longer than 15 s. The retained
+# status reads "offline" from an earlier run until this daemon subscribed.
+sw_bench_online() {
+    i=0
+    until [ "$(mosquitto_sub -h 127.0.0.1 -p "$port" -t siteward/_daemon/bench/status -C 1 -W 1 \
+        2>/dev/null)" = online ]; do
+        i=$((i + 1))
+        if [ $i -gt 150 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
+            echo "$1: siteward did not come online" >&2
+            cat "$2" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+}

@@ -87,17 +87,7 @@ start_daemon() {
     "$build/bin/siteward" --config "$tmp/siteward.json" --broker "$url" --state "$tmp/state" \
         --instance bench >"$tmp/siteward.log" 2>&1 &
     daemon_pid=$!
-    i=0
-    until [ "$(mosquitto_sub -h 127.0.0.1 -p "$port" -t siteward/_daemon/bench/status -C 1 -W 1 \
-        2>/dev/null)" = online ]; do
-        i=$((i + 1))
-        if [ $i -gt 100 ] || ! kill -0 "$daemon_pid" 2>/dev/null; then
-            echo "run-peer: siteward did not come online" >&2
-            cat "$tmp/siteward.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
+    sw_bench_online run-peer "$tmp/siteward.log"
 }
 
 # Node-RED on prefix "peer" (so neither takes the other's events), with a

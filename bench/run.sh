@@ -8,7 +8,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 n=${1:-100000}
 tmp=$(mktemp -d /tmp/sw-bench-XXXXXX)
-port=$((20000 + $$ % 20000))
 broker_pid=""
 daemon_pid=""
 # The figures are produced in a subshell (piped to tee), so the daemon's
@@ -22,22 +21,10 @@ trap cleanup EXIT INT TERM
 
 cmake --build "$build" -j"$(nproc)" --target siteward sw-bench sw-bench-timers map decode classify correlate >/dev/null
 
-cat >"$tmp/mosquitto.conf" <<CONF
-listener $port 127.0.0.1
-allow_anonymous true
-max_queued_messages 0
-set_tcp_nodelay true
-persistence false
-CONF
-[ "$(id -u)" -eq 0 ] && echo "user root" >>"$tmp/mosquitto.conf"
-mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
-broker_pid=$!
+# shellcheck source=bench/broker.sh
+. "$top/bench/broker.sh"
+sw_bench_broker run
 url="tcp://127.0.0.1:$port"
-i=0
-until mosquitto_pub -p "$port" -t bench/probe -n 2>/dev/null; do
-    i=$((i + 1)); [ $i -gt 100 ] && { echo "mosquitto did not start" >&2; exit 1; }
-    sleep 0.05
-done
 
 # $1 durability, $2 extra flags
 start_daemon() {
@@ -50,13 +37,7 @@ start_daemon() {
         --instance bench $2 >"$tmp/siteward-$1.log" 2>&1 &
     daemon_pid=$!
     echo "$daemon_pid" >"$tmp/daemon.pid"
-    # The retained status reads "offline" from the previous run until this
-    # daemon has subscribed.
-    i=0
-    until [ "$(mosquitto_sub -p "$port" -t siteward/_daemon/bench/status -C 1 -W 1 2>/dev/null)" = online ]; do
-        i=$((i + 1)); [ $i -gt 150 ] && { echo "siteward did not come online" >&2; exit 1; }
-        sleep 0.1
-    done
+    sw_bench_online run "$tmp/siteward-$1.log"
 }
 stop_daemon() {
     kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
