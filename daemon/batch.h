@@ -46,7 +46,9 @@ typedef struct sw_batch {
     int nrejected;
     struct sw_gauge_delta *gauges; /* gauges.h: what it changed in the counts */
     uint64_t last_seq;
-    int replay; /* applying a stored event again (sw_engine_replay) */
+    uint64_t outbox_next; /* the engine's, once this batch has committed */
+    size_t acked_done;    /* acknowledged outbox entries this batch deleted */
+    int replay;           /* applying a stored event again (sw_engine_replay) */
 } sw_batch;
 
 int sw_batch_begin(sw_batch *b, sw_engine *e);

@@ -23,6 +23,9 @@
  *              T/SITE/RULE/SOURCE/DEVICE   -> telemetry rule state (telemetry.c)
  *   deadlines also holds timers that are not obligations: be64(due_ms) "@WORD:..."
  *   (timers.h).
+ *   outbox     be64(id)                    -> a publication owed to the broker
+ *              (outbox.h): written in the transaction that decided it, deleted
+ *              when the broker acknowledges it
  *
  * Lifetimes: values returned by reads point into the map and are valid until
  * the end of the transaction they were read in.
@@ -48,6 +51,7 @@ enum sw_db {
     SW_DB_RECORDS,
     SW_DB_META,
     SW_DB_EXPECT,
+    SW_DB_OUTBOX,
     SW_DB_COUNT
 };
 
@@ -67,6 +71,12 @@ void sw_store_close(sw_store *st);
 /* Begin a transaction. A write transaction that fails with MDB_MAP_FULL is
  * aborted by the caller, which calls sw_store_grow() and retries. */
 int sw_store_begin(sw_store *st, int write, MDB_txn **txn);
+/* Commit a write transaction (always ended, as by mdb_txn_commit). Returns 0,
+ * SW_ENOSPC (map or disk full: the caller may grow the map and retry) or
+ * SW_ESTORE (logged). Builds with SW_FAULT_HOOKS fail every commit with
+ * SW_ENOSPC while the file named by $SITEWARD_FAULT_STORE exists: the fault
+ * tests' way to make the store refuse writes from its first commit. */
+int sw_store_commit(sw_store *st, MDB_txn *txn);
 /* Double the map size; only with no transaction open. */
 int sw_store_grow(sw_store *st);
 int sw_store_sync(sw_store *st);
