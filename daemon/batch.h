@@ -82,7 +82,7 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
 /* Count (and log, once per site per batch) a due time past the calendar. */
 void sw_batch_calendar_uncovered(sw_batch *b, const sw_site_conf *site);
 /* Write the touched incidents and indexes, record `last_seq` as applied and
- * commit. SW_ENOSPC when the map is full (the caller grows and retries). */
+ * commit. SW_EMAPFULL when the map is full (the caller grows and retries). */
 int sw_batch_commit(sw_batch *b, uint64_t last_seq);
 /* After a commit: publish, run incident hooks, add the figures. */
 void sw_batch_publish(sw_batch *b);

@@ -502,8 +502,8 @@ int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n)
             return 0;
         }
         sw_batch_end(&b);
-        if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(e->store)) {
-            if (rc == SW_ENOSPC || rc == SW_ESTORE) {
+        if (rc != SW_EMAPFULL || attempt > 8 || sw_store_grow(e->store)) {
+            if (rc == SW_ENOSPC || rc == SW_EMAPFULL || rc == SW_ESTORE) {
                 e->storage_fault = 1;
                 e->stats.storage_errors++;
             }
@@ -528,6 +528,8 @@ char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog, uint64_t inbox_er
     if (!sw_store_begin(e->store, 0, &txn)) {
         sw_json_add_int(o, "incidents_open", (double)sw_store_count(e->store, txn, SW_DB_OPEN));
         sw_json_add_int(o, "timers_armed", (double)sw_store_count(e->store, txn, SW_DB_DEADLINES));
+        /* Escalations, replies and dead letters not yet acknowledged (outbox.h). */
+        sw_json_add_int(o, "outbox", (double)sw_store_count(e->store, txn, SW_DB_OUTBOX));
         mdb_txn_abort(txn);
     }
     sw_json_add_int(o, "escalations_sent", e->stats.escalations);

@@ -231,6 +231,8 @@ const char *sw_strerror(int err)
         return "storage failure";
     case SW_EMQTT:
         return "MQTT client failure";
+    case SW_EMAPFULL:
+        return "store map full";
     case SW_ECONFIG:
         return "configuration error";
     default:

@@ -1,5 +1,6 @@
 #include "outbox.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "siteward/types.h"
@@ -18,7 +19,7 @@ int sw_outbox_put(sw_store *st, MDB_txn *txn, uint64_t id, const sw_publication 
     sw_be64_put(key, id);
     v.mv_size = SW__HDR + tlen + 1 + p->corr_len + p->len;
     if ((rc = mdb_put(txn, st->dbi[SW_DB_OUTBOX], &k, &v, MDB_RESERVE)))
-        return rc == MDB_MAP_FULL ? SW_ENOSPC : SW_ESTORE;
+        return rc == MDB_MAP_FULL ? SW_EMAPFULL : rc == ENOSPC ? SW_ENOSPC : SW_ESTORE;
     unsigned char *w = v.mv_data;
     w[0] = p->retained ? 1 : 0;
     w[1] = (unsigned char)(tlen >> 8);

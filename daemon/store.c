@@ -23,7 +23,7 @@ static int sw__lmdb(int rc, const char *what)
     if (rc == MDB_NOTFOUND)
         return SW_ENOENT;
     if (rc == MDB_MAP_FULL)
-        return SW_ENOSPC;
+        return SW_EMAPFULL;
     if (rc == ENOSPC) {
         sw_log(SW_LOG_ERR, "store: %s: disk full", what);
         return SW_ENOSPC;

@@ -72,8 +72,8 @@ void sw_store_close(sw_store *st);
  * aborted by the caller, which calls sw_store_grow() and retries. */
 int sw_store_begin(sw_store *st, int write, MDB_txn **txn);
 /* Commit a write transaction (always ended, as by mdb_txn_commit). Returns 0,
- * SW_ENOSPC (map or disk full: the caller may grow the map and retry) or
- * SW_ESTORE (logged). Builds with SW_FAULT_HOOKS fail every commit with
+ * SW_EMAPFULL (the caller may grow the map and retry), SW_ENOSPC (disk full)
+ * or SW_ESTORE (logged). Builds with SW_FAULT_HOOKS fail every commit with
  * SW_ENOSPC while the file named by $SITEWARD_FAULT_STORE exists: the fault
  * tests' way to make the store refuse writes from its first commit. */
 int sw_store_commit(sw_store *st, MDB_txn *txn);
@@ -90,7 +90,8 @@ size_t sw_store_count(sw_store *st, MDB_txn *txn, enum sw_db db);
 
 /* Thin wrappers: return 0, SW_ENOENT (get/del of a missing key), or a raw
  * negative-free LMDB code mapped to SW_ESTORE after logging; MDB_MAP_FULL is
- * returned as SW_ENOSPC so the caller can grow the map and retry. */
+ * returned as SW_EMAPFULL so the caller can grow the map and retry, a full
+ * disk as SW_ENOSPC (growing the map would not help). */
 int sw_store_get(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, size_t klen,
                  MDB_val *val);
 int sw_store_put(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, size_t klen,

@@ -28,6 +28,7 @@ extern "C" {
 #define SW_ESTORE    (-1004) /* LMDB failure; details logged */
 #define SW_EMQTT     (-1005) /* MQTT client failure; details logged */
 #define SW_ECONFIG   (-1006) /* configuration or policy error; details logged */
+#define SW_EMAPFULL  (-1007) /* the store's map is full: grow it and retry */
 
 /* Log levels, syslog numbering (journald reads "<N>" prefixes). */
 #define SW_LOG_ERR     3
