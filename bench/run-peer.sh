@@ -312,7 +312,8 @@ awk -v targets="siteward relay flow flowmin" '
             x = want[1] == "abs" ? med("siteward", f, k) : ratio(want[1], f, k)
             if (x == "" || x == "-") continue
             ok = want[2] == "ge" ? x + 0 >= want[3] : x + 0 <= want[3]
-            verdict = verdict sprintf(" %s %s %s: %s;", want[1] == "abs" ? "siteward" : "sw/" want[1],
+            who = want[1] == "abs" ? "siteward" : want[1] == "relay" ? "sw/floor" : "sw/" want[1]
+            verdict = verdict sprintf(" %s %s %s: %s;", who,
                                       want[2] == "ge" ? ">=" : "<=", want[3], ok ? "met" : "MISSED")
         }
         print line verdict
