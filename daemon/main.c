@@ -493,6 +493,12 @@ static int sw__restart_only(sw_config *n, const sw_config *o)
         memcpy(n->password, o->password, sizeof n->password);
         k++;
     }
+    if (n->queue_limit != o->queue_limit) {
+        sw_log(SW_LOG_WARNING, "%s: key 'memory_queue_mb': changed; needs restart, keeping %zu",
+               n->path, o->queue_limit >> 20);
+        n->queue_limit = o->queue_limit;
+        k++;
+    }
     if (n->durability != o->durability) {
         sw_log(SW_LOG_WARNING, "%s: key 'durability': changed; needs restart, keeping \"%s\"",
                n->path, o->durability == SW_DURABLE_POWER ? "power" : "process");
