@@ -214,10 +214,9 @@ static void sw__on_outbox(void *ctx)
         sw_engine_outbox_failed(&d->engine, ids, n);
     if (sw_mqtt_take_lost_states(&d->mqtt))
         sw_engine_states_lost(&d->engine);
-    /* A batch about to run deletes the acknowledged ones in its own
-     * transaction; otherwise the pump does. */
-    if (!uv_is_active((uv_handle_t *)&d->drain_idle))
-        sw__pump(d);
+    /* The next batch deletes the acknowledged entries in its own
+     * transaction; with no messages waiting, the pump after it does. */
+    sw__on_messages(d);
 }
 
 static void sw__on_subscribed(void *ctx)

@@ -494,12 +494,13 @@ static void sw__wakeup(uv_async_t *a)
     sw_mqtt *mq = a->data;
     int ev = atomic_exchange(&mq->flags, 0);
 
+    /* Acknowledgements first: the batch the messages make deletes them. */
+    if (ev & SW__EV_OUTBOX)
+        mq->h.outbox(mq->h.ctx);
     if (ev & SW__EV_MESSAGES)
         mq->h.messages(mq->h.ctx);
     if (ev & SW__EV_FLUSH)
         sw__flush(mq);
-    if (ev & SW__EV_OUTBOX)
-        mq->h.outbox(mq->h.ctx);
     if ((ev & SW__EV_REFUSED) && !atomic_load(&mq->stopping)) {
         sw_log(SW_LOG_ERR, "stopping: the broker refused this configuration");
         sw_mqtt_stop(mq);
