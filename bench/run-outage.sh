@@ -31,10 +31,11 @@ commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 tmp=$(mktemp -d /tmp/sw-run-outage-XXXXXX)
 broker_pid=""
 daemon_pid=""
+sampler_pid=""
 
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-    for pid in "$daemon_pid" "$broker_pid"; do
+    for pid in "$sampler_pid" "$daemon_pid" "$broker_pid"; do
         if [ -n "$pid" ]; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -81,6 +82,18 @@ stop_daemon() {
     daemon_pid=""
 }
 hwm_mb() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$daemon_pid/status"; }
+# Anonymous memory (heap, queues: what memory_queue_mb bounds) is sampled
+# every 0.2 s into $tmp/anon; VmHWM also counts the store's pages mapped
+# from its file, which grows with the incidents and the kernel may drop.
+sample_start() {
+    : >"$tmp/anon"
+    (while kill -0 "$daemon_pid" 2>/dev/null; do
+        awk '/RssAnon/ {print $2}' "/proc/$daemon_pid/status" >>"$tmp/anon" 2>/dev/null || break
+        sleep 0.2
+    done) &
+    sampler_pid=$!
+}
+sample_max_mb() { sort -n "$tmp/anon" | tail -n 1 | awk '{printf "%.0f", $1 / 1024}'; }
 # The next stats message's value of key $1 (empty if none within 3 s).
 stat() {
     mosquitto_sub -h 127.0.0.1 -p "$port" -t siteward/_daemon/bench/stats -C 1 -W 3 2>/dev/null |
@@ -115,6 +128,7 @@ run_variant() { # $1 label, $2 binary, $3 memory_queue_mb or ""
     mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t siteward/A/event/sensor/o1 -l <"$tmp/events"
     t0=$(date +%s.%N)
     start_daemon "$2"
+    sample_start
     i=0
     while :; do
         got=$(/usr/bin/python3 -c "
@@ -129,11 +143,14 @@ print(e.begin().stat(db)['entries'])" 2>/dev/null || echo 0)
     done
     t1=$(date +%s.%N)
     rss_a=$(hwm_mb)
+    anon_a=$(sample_max_mb)
+    : >"$tmp/anon"
     # B: the broker goes away while deadlines pass.
     kill "$broker_pid"
     wait "$broker_pid" 2>/dev/null || true
     sleep "$outage"
     rss_b_down=$(hwm_mb)
+    anon_b_down=$(sample_max_mb)
     mosquitto -c "$tmp/mosquitto.conf" >>"$tmp/mosquitto.log" 2>&1 &
     broker_pid=$!
     sw_bench_online run-outage "$tmp/siteward.log"
@@ -148,9 +165,13 @@ print(e.begin().stat(db)['entries'])" 2>/dev/null || echo 0)
         sleep 1
     done
     rss_b=$(hwm_mb)
+    anon_b=$(sample_max_mb)
+    file_mb=$(awk '/RssFile/ {printf "%.0f", $2 / 1024}' "/proc/$daemon_pid/status")
     stop_daemon
-    line=$(printf '%-22s catch-up %6.1f s  peak RSS %5s MB | broker away %ss: peak RSS %5s MB down, %5s MB drained' \
-        "$1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rss_a" "$outage" "$rss_b_down" "$rss_b")
+    wait "$sampler_pid" 2>/dev/null || true
+    line=$(printf '%-20s catch-up %5.1f s, anon peak %4s MB (VmHWM %4s) | broker away %ss: anon peak %4s MB down, %4s MB until drained (VmHWM %4s, store mapped %4s MB)' \
+        "$1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$anon_a" "$rss_a" "$outage" \
+        "$anon_b_down" "$anon_b" "$rss_b" "$file_mb")
     echo "$line"
     echo "$line" >>"$summary"
 }
