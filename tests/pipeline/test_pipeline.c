@@ -462,6 +462,74 @@ static void test_retained_state_owed_until_published(void **state)
     assert_int_equal(h->npubs, before);
 }
 
+static size_t outbox_entries(harness *h)
+{
+    MDB_txn *txn;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    size_t n = sw_store_count(&h->store, txn, SW_DB_OUTBOX);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+/* Escalations and replies are outbox entries until acknowledged; a
+ * publisher without room refuses, and the pump offers them again in order
+ * once it has room; a failed one is offered again at once. */
+static void test_outbox_entries_until_acknowledged(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms(T0);
+    h->hold_acks = 1;
+    h_send(h, t0, "siteward/A/event/sensor/d17", SMOKE17);
+    /* The opening notices of a Level I incident (manager, control room). */
+    int notices = h_count_prefix(h, "siteward/A/escalation/");
+    assert_true(notices > 0);
+    assert_int_equal(outbox_entries(h), (size_t)notices);
+
+    /* No room: the deadline's escalation is decided and kept, not sent. */
+    h->room = 0;
+    h_tick(h, t0 + 5 * 60000);
+    assert_int_equal(h_count(h, "siteward/A/escalation/supervisor"), 0);
+    assert_int_equal(outbox_entries(h), (size_t)notices + 1);
+    assert_int_equal(h->engine.states_owed, 1);
+    /* Room again: the pump offers the escalation, then the owed state. */
+    h->room = -1;
+    int before = h->npubs;
+    assert_int_equal(sw_engine_pump(&h->engine), 0);
+    assert_int_equal(h_count(h, "siteward/A/escalation/supervisor"), 1);
+    assert_true(h->pubs[before].outbox_id > 0);
+    assert_int_equal(h->engine.states_owed, 0);
+    assert_int_equal(h->pubs[h->npubs - 1].retained, 1);
+
+    /* Acknowledged: the next batch deletes them. */
+    for (int i = 0; i < h->npubs; i++)
+        if (h->pubs[i].outbox_id)
+            sw_engine_outbox_acked(&h->engine, &h->pubs[i].outbox_id, 1);
+    h_send(h, t0 + 6 * 60000, "siteward/A/event/sensor/d18",
+           "{\"type\":\"water_leak\",\"id\":\"w1\",\"location\":{\"building\":\"9\"}}");
+    assert_int_equal(outbox_entries(h), 0);
+
+    /* A reply that failed to reach the broker goes again, whatever the room. */
+    h_send(h, t0 + 7 * 60000, "siteward/A/cmd/li.wei",
+           "{\"op\":\"comment\",\"incident\":\"A-20261120-0001\",\"request_id\":\"c1\","
+           "\"note\":\"x\"}");
+    assert_int_equal(outbox_entries(h), 1);
+    uint64_t id = h->pubs[h->npubs - 1].outbox_id;
+    assert_true(id > 0);
+    h->room = 0;
+    assert_int_equal(sw_engine_outbox_failed(&h->engine, &id, 1), 0);
+    before = h->npubs;
+    assert_int_equal(sw_engine_pump(&h->engine), 0);
+    assert_int_equal(h->npubs, before + 1);
+    assert_string_equal(h->pubs[before].topic, "siteward/A/reply/li.wei");
+    assert_int_equal(h->pubs[before].outbox_id, id);
+
+    /* Not acknowledged before a restart: offered again after it. */
+    h->room = -1;
+    before = h_count(h, "siteward/A/reply/li.wei");
+    h_restart(h);
+    assert_int_equal(h_count(h, "siteward/A/reply/li.wei"), before + 1);
+}
+
 static void test_full_map_grows_and_nothing_is_lost(void **state)
 {
     harness *h = *state;
@@ -527,6 +595,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_map_grows_and_nothing_is_lost, h_setup,
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_retained_state_owed_until_published, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_entries_until_acknowledged, h_setup,
                                         h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
