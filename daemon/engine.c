@@ -195,10 +195,17 @@ int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_
 
 int sw_engine_dedup_put(sw_batch *b, const sw_msg *m, const char *id)
 {
+    unsigned char val[8 + SW_ID_MAX];
+    size_t n = strlen(id);
+
     if (!m->dedup_key[0])
         return 0;
-    return sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), id,
-                        strlen(id));
+    if (n > SW_ID_MAX)
+        return SW_EINVAL;
+    sw_be64_put(val, (uint64_t)m->received_ms);
+    memcpy(val + 8, id, n);
+    return sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), val,
+                        8 + n);
 }
 
 /* A retransmission: count it; a report or command gets its answer again. */
@@ -221,7 +228,7 @@ static int sw__duplicate(sw_batch *b, sw_msg *m, const sw_inmsg *in, int *is_dup
     b->stats.duplicates++;
     if (m->kind == SW_MSG_EVENT)
         return 0;
-    snprintf(id, sizeof id, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+    sw_dedup_value(&v, NULL, id);
     if (id[0] && (rc = sw_batch_load(b, id, &d)) && rc != SW_ENOENT)
         return rc;
     return sw_batch_reply(b, m, in, d, 1, NULL, NULL);

@@ -174,6 +174,26 @@ size_t sw_deadline_key(unsigned char *key, int64_t ms, const char *id, const cha
     return 9 + n + m;
 }
 
+void sw_dedup_value(const MDB_val *v, int64_t *ms, char *id)
+{
+    const unsigned char *p = v->mv_data;
+    size_t n = v->mv_size;
+    int64_t t = 0;
+
+    /* An id starts with a site's letter, a time with 0 (before 2^56 ms). */
+    if (n >= 8 && p[0] == 0) {
+        t = (int64_t)sw_be64_get(p);
+        p += 8;
+        n -= 8;
+    }
+    if (n > SW_ID_MAX)
+        n = 0;
+    memcpy(id, p, n);
+    id[n] = 0;
+    if (ms)
+        *ms = t;
+}
+
 void sw_be64_put(unsigned char *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)

@@ -10,8 +10,10 @@
  *   open       SITE/ID                     -> "" while the incident is not closed
  *   deadlines  be64(due_ms) ID/OBLIGATION  -> "" for every pending obligation
  *   timeline   ID/be32(seq)                -> entry JSON {"ts","kind","by",...}
- *   dedup      E/SITE/SOURCE/DEVICE/EVENTID -> incident ID ("" if none opened)
- *              R/SITE/USER/REPORTID         -> incident ID
+ *   dedup      E/SITE/SOURCE/DEVICE/EVENTID -> be64(received ms) incident ID ("" if none opened)
+ *              R/SITE/USER/REPORTID         -> be64(received ms) incident ID
+ *              C/SITE/USER/REQUESTID        -> be64(received ms) incident ID ("" if none)
+ *              (values of older stores are the bare ID: sw_dedup_value() reads both)
  *   corr       SITE/CLASS/KEY              -> be64(last_ms) ID
  *   personal   ID/USER/REPORTID            -> contact JSON (personal data)
  *   records    SITE/be64(ms)/be64(inbox seq) -> JSON of events that open no incident
@@ -92,6 +94,11 @@ int sw_store_del(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, siz
  * Returns its length. */
 #define SW_DEADLINE_KEY_MAX (8 + SW_ID_MAX + 1 + 48) /* 48: SW_OBL_NAME_MAX (policy.h) */
 size_t sw_deadline_key(unsigned char *key, int64_t ms, const char *id, const char *name);
+
+/* Read a "dedup" value: *ms (may be NULL) the time the key was stored, 0
+ * for values written before siteward kept it; `id` (SW_ID_MAX + 1 bytes)
+ * the incident id, "" for none. */
+void sw_dedup_value(const MDB_val *v, int64_t *ms, char *id);
 
 /* Big-endian integers, so that keys sort by value. */
 void sw_be64_put(unsigned char *p, uint64_t v);

@@ -217,7 +217,8 @@ static int decode_report(decode *d, sw_msg *m)
 static int decode_command(decode *d, sw_msg *m)
 {
     int rc;
-    if ((rc = decode_str(d, m, "request_id", &m->request_id, 128)))
+    /* An id of the contract: it becomes part of the command's dedup key. */
+    if ((rc = decode_id(d, m, "request_id", &m->request_id)))
         return rc;
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m->json, "op")))
         return d->api->msg_reject(m, "bad_command", "\"op\" is required: a string");

@@ -51,7 +51,8 @@ static void cmd(harness *h, int64_t t, const char *op, const char *id)
 {
     char payload[256];
     snprintf(payload, sizeof payload,
-             "{\"op\":\"%s\",\"incident\":\"%s\",\"request_id\":\"c-%lld\"}", op, id, (long long)t);
+             "{\"op\":\"%s\",\"incident\":\"%s\",\"request_id\":\"c-%lld-%s\"}", op, id,
+             (long long)t, op);
     h_send(h, t, "siteward/A/cmd/li.wei", payload);
 }
 

@@ -187,6 +187,9 @@ static void test_command(void **state)
     cJSON_Delete(m.json);
     expect_reject(SW_MSG_COMMAND, "{\"incident\":\"A-1\"}", "bad_command");
     expect_reject(SW_MSG_COMMAND, "{\"op\":\"ack\",\"incident\":\"A 1\"}", "bad_field");
+    /* request_id becomes part of a key: the contract's id alphabet only. */
+    expect_reject(SW_MSG_COMMAND, "{\"op\":\"ack\",\"request_id\":\"c/9\"}", "bad_field");
+    expect_reject(SW_MSG_COMMAND, "{\"op\":\"ack\",\"request_id\":\"\"}", "bad_field");
 }
 
 int main(void)
