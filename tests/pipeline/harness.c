@@ -64,10 +64,7 @@ harness *h_new(const char *policy, double scale)
 void h_free(harness *h)
 {
     char cmd[300];
-    for (int i = 0; i < h->npubs; i++) {
-        free(h->pubs[i].topic);
-        free(h->pubs[i].payload);
-    }
+    h_clear(h);
     sw_store_close(&h->store);
     sw_plugins_unload(h->plugins);
     sw_policy_free(&h->policy);
@@ -106,6 +103,15 @@ void h_restart(harness *h)
     sw_publisher pub = h->engine.pub;
     if (sw_engine_init(&h->engine, &h->cfg, &h->policy, &h->store, h->plugins, pub))
         abort();
+}
+
+void h_clear(harness *h)
+{
+    for (int i = 0; i < h->npubs; i++) {
+        free(h->pubs[i].topic);
+        free(h->pubs[i].payload);
+    }
+    h->npubs = 0;
 }
 
 cJSON *h_last(harness *h, const char *topic)

@@ -40,6 +40,8 @@ void h_send(harness *h, int64_t ms, const char *topic, const char *payload);
 int64_t h_tick(harness *h, int64_t ms);
 /* Close and reopen the store and engine, as a restart does. */
 void h_restart(harness *h);
+/* Forget the publications captured so far (long simulations). */
+void h_clear(harness *h);
 /* The last publication on `topic` (parsed; caller deletes), or NULL. */
 cJSON *h_last(harness *h, const char *topic);
 /* How many publications were made on `topic`. */
