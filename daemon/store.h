@@ -17,6 +17,7 @@
  *   corr       SITE/CLASS/KEY              -> be64(last_ms) ID
  *   personal   ID/USER/REPORTID            -> contact JSON (personal data)
  *   records    SITE/be64(ms)/be64(inbox seq) -> JSON of events that open no incident
+ *              (what owns each database's keys and when they go: retention.c)
  *   meta       "inbox_applied"             -> be64 last inbox sequence applied
  *              "seq/SITE/YYYYMMDD"         -> be32 last incident number of that day
  *              "g/..."                     -> the metrics' kept counts (gauges.h)

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "batch.h"
 #include "harness.h"
 
 #define T0   "2026-11-20T08:15:03+08:00"
@@ -173,6 +174,123 @@ static void test_silence_command_is_applied_once(void **state)
     cJSON_Delete(r);
 }
 
+static int has_key(harness *h, enum sw_db db, const char *key)
+{
+    MDB_txn *txn;
+    MDB_val v;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    int rc = sw_store_get(&h->store, txn, db, key, strlen(key), &v);
+    mdb_txn_abort(txn);
+    assert_true(rc == 0 || rc == SW_ENOENT);
+    return rc == 0;
+}
+
+static size_t entries(harness *h, enum sw_db db)
+{
+    MDB_txn *txn;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    size_t n = sw_store_count(&h->store, txn, db);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+static void purge(harness *h, int64_t now)
+{
+    int purged;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sw_engine_purge(&h->engine, now, 100, &purged), 0);
+}
+
+/* Default policy: retention.dedup 30d, keep 365d. */
+static void test_keys_outlive_the_window_only_with_their_incident(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms(T0), day = 24 * 60 * MIN;
+    static const char *const comment =
+        "{\"op\":\"comment\",\"incident\":\"" FIRE "\",\"request_id\":\"c-1\",\"note\":\"smell\"}";
+    cJSON *r;
+
+    h_send(h, t0, "siteward/A/report/u1", "{\"report_id\":\"r-1\",\"category\":\"repair\"}");
+    cJSON_Delete(command(h, t0 + MIN, "li.wei", comment));
+    h_send(h, t0, "siteward/A/event/sensor/p1",
+           "{\"type\":\"pump_pressure\",\"id\":\"p-1\",\"value\":0.5}");
+    purge(h, t0 + 29 * day);
+    assert_true(has_key(h, SW_DB_DEDUP, "E/A/sensor/p1/p-1"));
+
+    /* Past the window: the event's key goes; the report's and the command's
+     * stay while their incident is kept. */
+    purge(h, t0 + 31 * day);
+    assert_false(has_key(h, SW_DB_DEDUP, "E/A/sensor/p1/p-1"));
+    assert_true(has_key(h, SW_DB_DEDUP, "R/A/u1/r-1"));
+    assert_true(has_key(h, SW_DB_DEDUP, "C/A/li.wei/c-1"));
+    r = command(h, t0 + 31 * day, "li.wei", comment);
+    assert_reply(r, "c-1", 1, 1);
+    cJSON_Delete(r);
+    assert_int_equal(timeline_count(h, FIRE, "\"op\":\"comment\""), 1);
+
+    /* Closed and purged a year later: its keys go with it. */
+    cJSON_Delete(command(h, t0 + 32 * day, "li.wei",
+                         "{\"op\":\"close\",\"incident\":\"" FIRE "\",\"request_id\":\"c-2\"}"));
+    purge(h, t0 + 32 * day + 366 * day);
+    assert_false(has_key(h, SW_DB_INCIDENTS, FIRE));
+    assert_int_equal(entries(h, SW_DB_DEDUP), 0);
+}
+
+/* A retransmission later than the dedup window, with its own old time, is
+ * kept as a stale record: it cannot open or join anything again. */
+static void test_stale_retransmission_changes_nothing(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms(T0), day = 24 * 60 * MIN;
+    static const char *const smoke = "{\"type\":\"smoke\",\"id\":\"e1\",\"ts\":\"" T0
+                                     "\",\"location\":{\"building\":\"3\",\"floor\":\"12\"}}";
+
+    h_send(h, t0, "siteward/A/event/sensor/d17", smoke);
+    cJSON_Delete(command(h, t0 + MIN, "li.wei",
+                         "{\"op\":\"close\",\"incident\":\"" FIRE "\",\"request_id\":\"c-1\"}"));
+    purge(h, t0 + 31 * day);
+    assert_false(has_key(h, SW_DB_DEDUP, "E/A/sensor/d17/e1"));
+    int published = h_count_prefix(h, "siteward/A/");
+
+    h_send(h, t0 + 31 * day, "siteward/A/event/sensor/d17", smoke);
+    assert_int_equal(h_count_prefix(h, "siteward/A/"), published);
+    assert_int_equal(entries(h, SW_DB_INCIDENTS), 1);
+    assert_int_equal(entries(h, SW_DB_RECORDS), 1);
+    assert_true(has_key(h, SW_DB_DEDUP, "E/A/sensor/d17/e1"));
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
+    assert_int_equal(mdb_cursor_open(txn, h->store.dbi[SW_DB_RECORDS], &cur), 0);
+    assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+    assert_non_null(memmem(v.mv_data, v.mv_size, "\"stale\":true", 12));
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+}
+
+/* Once retention has deleted a past day's counter, a number given out on
+ * that day again skips those still taken. */
+static void test_purged_day_counter_never_reuses_a_number(void **state)
+{
+    harness *h = *state;
+    int64_t t0 = h_ms(T0), day = 24 * 60 * MIN;
+    char id[SW_ID_MAX + 1];
+    sw_batch b;
+
+    h_send(h, t0, "siteward/A/report/u1", "{\"report_id\":\"r-1\",\"category\":\"repair\"}");
+    h_send(h, t0, "siteward/A/report/u2", "{\"report_id\":\"r-2\",\"category\":\"repair\"}");
+    assert_true(has_key(h, SW_DB_META, "seq/A/20261120"));
+    purge(h, t0 + 2 * day);
+    assert_true(has_key(h, SW_DB_META, "seq/A/20261120"));
+    purge(h, t0 + 3 * day);
+    assert_false(has_key(h, SW_DB_META, "seq/A/20261120"));
+
+    assert_int_equal(sw_batch_begin(&b, &h->engine), 0);
+    assert_int_equal(sw_batch_new_id(&b, "A", t0, 8 * 3600, id, sizeof id), 0);
+    assert_string_equal(id, "A-20261120-0003");
+    sw_batch_end(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +299,12 @@ int main(void)
                                         h_teardown),
         cmocka_unit_test_setup_teardown(test_what_is_not_deduplicated, h_setup, h_teardown),
         cmocka_unit_test_setup_teardown(test_silence_command_is_applied_once, h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_keys_outlive_the_window_only_with_their_incident,
+                                        h_setup, h_teardown),
+        cmocka_unit_test_setup_teardown(test_stale_retransmission_changes_nothing, h_setup,
+                                        h_teardown),
+        cmocka_unit_test_setup_teardown(test_purged_day_counter_never_reuses_a_number, h_setup,
+                                        h_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
