@@ -231,7 +231,7 @@ static int sw__judge_dedup(sw_engine *e, MDB_txn *txn, const MDB_val *k, const M
         return SW__KEEP;
     /* An event's key goes by time alone: an incident may be purged sooner
      * than a device may retransmit (engine.c says why that is harmless). */
-    if (!id[0] || !memcmp(k->mv_data, "E/", 2))
+    if (!id[0] || (k->mv_size >= 2 && !memcmp(k->mv_data, "E/", 2)))
         return SW__DROP;
     return sw_store_get(e->store, txn, SW_DB_INCIDENTS, id, strlen(id), &iv) == SW_ENOENT
                ? SW__DROP
