@@ -21,11 +21,10 @@
 
 static size_t published;
 
-static int count_publish(void *ctx, const char *topic, const char *payload, size_t len,
-                         int retained, const unsigned char *corr, size_t corr_len)
+static int count_publish(void *ctx, const sw_publication *p, int force)
 {
-    (void)ctx, (void)topic, (void)payload, (void)retained, (void)corr, (void)corr_len;
-    published += len;
+    (void)ctx, (void)force;
+    published += p->len;
     return 0;
 }
 

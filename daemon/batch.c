@@ -18,6 +18,8 @@ struct sw_out {
     char *payload;
     size_t len;
     int retained;
+    int durable; /* kept in the outbox until acknowledged (outbox.h) */
+    uint64_t id; /* its outbox key, once the batch has committed */
     unsigned char *corr;
     size_t corr_len;
 };
@@ -179,8 +181,9 @@ int sw_batch_timeline_obligation(sw_batch *b, sw_dirty *d, int64_t ts, const cha
     return rc;
 }
 
-static int sw__out(sw_batch *b, char *topic, char *payload, int retained, const unsigned char *corr,
-                   size_t corr_len)
+/* Queue a publication; `durable` ones go to the outbox at commit. */
+static int sw__out(sw_batch *b, char *topic, char *payload, int retained, int durable,
+                   const unsigned char *corr, size_t corr_len)
 {
     sw_out *o = calloc(1, sizeof *o + corr_len);
     if (!o || !topic || !payload) {
@@ -193,6 +196,7 @@ static int sw__out(sw_batch *b, char *topic, char *payload, int retained, const 
     o->payload = payload;
     o->len = strlen(payload);
     o->retained = retained;
+    o->durable = durable;
     if (corr_len) {
         o->corr = (unsigned char *)(o + 1);
         memcpy(o->corr, corr, corr_len);
@@ -312,7 +316,7 @@ int sw_batch_escalation(sw_batch *b, sw_dirty *d, const sw_obligation *ob, const
     payload = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if ((rc = sw__out(b, sw__topic(b->e->cfg->prefix, d->inc.site, "escalation", role), payload, 0,
-                      NULL, 0)))
+                      1, NULL, 0)))
         return rc;
     b->stats.escalations++;
 
@@ -384,7 +388,7 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
     sw_log(SW_LOG_DEBUG, "dead letter: %s: %s", m->error_code, m->error_reason);
     return sw__out(
         b, sw__topic(b->e->cfg->prefix, site && *site ? site : "_unknown", "deadletter", NULL),
-        payload, 0, NULL, 0);
+        payload, 0, 1, NULL, 0);
 }
 
 void sw_batch_rejected(sw_batch *b, const char *code)
@@ -490,14 +494,45 @@ static int sw__replies(sw_batch *b)
         if (r->resp_topic && sw__resp_topic_ok(b, r, r->resp_topic)) {
             char *copy = payload ? strdup(payload) : NULL;
             char *topic = strdup(r->resp_topic);
-            if ((rc = sw__out(b, topic, copy, 0, r->corr, r->corr_len))) {
+            if ((rc = sw__out(b, topic, copy, 0, 1, r->corr, r->corr_len))) {
                 cJSON_free(payload);
                 break;
             }
         }
-        rc = sw__out(b, sw__topic(b->e->cfg->prefix, r->site, "reply", r->user), payload, 0,
+        rc = sw__out(b, sw__topic(b->e->cfg->prefix, r->site, "reply", r->user), payload, 0, 1,
                      r->corr_len ? r->corr : NULL, r->corr_len);
     }
+    return rc;
+}
+
+/* Outbox entries for the durable publications, numbered from e->outbox_next;
+ * deletions of those the broker acknowledged since the last commit. */
+static int sw__outbox(sw_batch *b)
+{
+    sw_engine *e = b->e;
+    uint64_t id = e->outbox_next;
+    unsigned char key[8];
+    int rc = 0;
+
+    for (sw_out *o = b->out; o && !rc; o = o->next) {
+        if (!o->durable)
+            continue;
+        sw_publication p = {.topic = o->topic,
+                            .payload = o->payload,
+                            .len = o->len,
+                            .retained = o->retained,
+                            .corr = o->corr,
+                            .corr_len = o->corr_len};
+        o->id = id++;
+        rc = sw_outbox_put(e->store, b->txn, o->id, &p);
+    }
+    for (size_t i = 0; i < e->acked.n && !rc; i++) {
+        sw_be64_put(key, e->acked.v[i]);
+        if ((rc = sw_store_del(e->store, b->txn, SW_DB_OUTBOX, key, 8)) == SW_ENOENT)
+            rc = 0;
+    }
+    b->outbox_next = id;
+    b->acked_done = e->acked.n;
     return rc;
 }
 
@@ -519,6 +554,9 @@ int sw_batch_commit(sw_batch *b, uint64_t last_seq)
     }
     if ((rc = sw_gauges_commit(b)))
         return rc;
+    /* Never lowered: a batch without messages (a tick) keeps the mark. */
+    if (last_seq < b->e->applied_seq)
+        last_seq = b->e->applied_seq;
     sw_be64_put(be, last_seq);
     if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, "inbox_applied", 13, be, 8)))
         return rc;
@@ -529,28 +567,45 @@ int sw_batch_commit(sw_batch *b, uint64_t last_seq)
             continue;
         char *txt = sw__public(b, d) ? cJSON_PrintUnformatted(d->public) : NULL;
         if ((rc = sw__out(b, sw__topic(b->e->cfg->prefix, d->inc.site, "incident", d->inc.id), txt,
-                          1, NULL, 0)))
+                          1, 0, NULL, 0)))
             return rc;
     }
-    if ((rc = sw__replies(b)))
+    if ((rc = sw__replies(b)) || (rc = sw__outbox(b)))
         return rc;
-    rc = mdb_txn_commit(b->txn);
+    rc = sw_store_commit(b->e->store, b->txn);
     b->txn = NULL;
-    if (rc == MDB_MAP_FULL)
-        return SW_ENOSPC;
-    if (rc) {
-        sw_log(SW_LOG_ERR, "store: commit: %s", mdb_strerror(rc));
-        return SW_ESTORE;
-    }
+    if (rc)
+        return rc;
     b->last_seq = last_seq;
+    b->e->outbox_next = b->outbox_next;
+    /* The deletions committed; acknowledgements are added only between
+     * batches (on this thread), so all of them went. */
+    b->e->acked.n -= b->acked_done;
     return 0;
 }
 
 void sw_batch_publish(sw_batch *b)
 {
     sw_engine *e = b->e;
-    for (sw_out *o = b->out; o; o = o->next)
-        e->pub.publish(e->pub.ctx, o->topic, o->payload, o->len, o->retained, o->corr, o->corr_len);
+    for (sw_out *o = b->out; o; o = o->next) {
+        /* Behind entries still waiting for room: their turn comes in order
+         * (sw_engine_pump). */
+        if (o->id && e->spill_from)
+            continue;
+        sw_publication p = {.topic = o->topic,
+                            .payload = o->payload,
+                            .len = o->len,
+                            .retained = o->retained,
+                            .corr = o->corr,
+                            .corr_len = o->corr_len,
+                            .outbox_id = o->id};
+        if (e->pub.publish(e->pub.ctx, &p, 0) != SW_EAGAIN)
+            continue;
+        if (o->id)
+            e->spill_from = o->id;
+        else
+            sw_engine_states_lost(e);
+    }
     for (int i = 0; i < b->ndirty; i++)
         if (b->dirty[i]->changed && b->dirty[i]->public)
             sw_plugins_incident(e->plugins, b->dirty[i]->public);

@@ -46,7 +46,9 @@ typedef struct sw_batch {
     int nrejected;
     struct sw_gauge_delta *gauges; /* gauges.h: what it changed in the counts */
     uint64_t last_seq;
-    int replay; /* applying a stored event again (sw_engine_replay) */
+    uint64_t outbox_next; /* the engine's, once this batch has committed */
+    size_t acked_done;    /* acknowledged outbox entries this batch deleted */
+    int replay;           /* applying a stored event again (sw_engine_replay) */
 } sw_batch;
 
 int sw_batch_begin(sw_batch *b, sw_engine *e);
@@ -80,7 +82,7 @@ int sw_batch_deadletter(sw_batch *b, const sw_msg *m, const sw_inmsg *in, const 
 /* Count (and log, once per site per batch) a due time past the calendar. */
 void sw_batch_calendar_uncovered(sw_batch *b, const sw_site_conf *site);
 /* Write the touched incidents and indexes, record `last_seq` as applied and
- * commit. SW_ENOSPC when the map is full (the caller grows and retries). */
+ * commit. SW_EMAPFULL when the map is full (the caller grows and retries). */
 int sw_batch_commit(sw_batch *b, uint64_t last_seq);
 /* After a commit: publish, run incident hooks, add the figures. */
 void sw_batch_publish(sw_batch *b);

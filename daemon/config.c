@@ -317,9 +317,10 @@ static int sw__shard(sw_config *cfg, const cJSON *sh)
 int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *ov)
 {
     static const char *known[] = {
-        "broker",        "prefix",     "instance", "state_dir",      "policy",    "durability",
-        "plugins",       "plugin_dir", "sites",    "stats_interval", "log_level", "username",
-        "password_file", "tls",        "shard",    "metrics",        "foreign",   NULL};
+        "broker",     "prefix",   "instance",        "state_dir", "policy",
+        "durability", "plugins",  "plugin_dir",      "sites",     "stats_interval",
+        "log_level",  "username", "password_file",   "tls",       "shard",
+        "metrics",    "foreign",  "memory_queue_mb", NULL};
     cJSON *root;
     const cJSON *it;
     char buf[PATH_MAX];
@@ -380,6 +381,16 @@ int sw_config_load(sw_config *cfg, const char *path, const sw_config_overrides *
     if (sw_duration_parse_ms(buf, &cfg->stats_interval_ms) || cfg->stats_interval_ms < 1000) {
         sw_json_error(path, "stats_interval", "must be a duration of at least \"1s\"");
         goto out;
+    }
+    const cJSON *mq = cJSON_GetObjectItemCaseSensitive(root, "memory_queue_mb");
+    cfg->queue_limit = (size_t)16 << 20;
+    if (mq) {
+        if (!cJSON_IsNumber(mq) || mq->valuedouble != (int)mq->valuedouble || mq->valueint < 1 ||
+            mq->valueint > 4096) {
+            sw_json_error(path, "memory_queue_mb", "must be a whole number of MiB from 1 to 4096");
+            goto out;
+        }
+        cfg->queue_limit = (size_t)mq->valueint << 20;
     }
     if (sw__str(path, root, "log_level", buf, sizeof buf, "info"))
         goto out;

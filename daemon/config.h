@@ -69,6 +69,7 @@ typedef struct sw_config {
     char plugin_dir[PATH_MAX];
     enum sw_durability durability;
     int64_t stats_interval_ms;
+    size_t queue_limit;      /* bytes each in-memory queue may hold (memory_queue_mb) */
     char metrics_listen[64]; /* "ADDR:PORT" of the /metrics endpoint; "" for none */
     double clock_scale;
     sw_plugin_conf *plugins;

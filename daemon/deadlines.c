@@ -247,7 +247,7 @@ int sw_engine_tick(sw_engine *e, int64_t now, int64_t *next)
             e->rounds_armed = 1;
             return sw_engine_next_deadline(e, next);
         }
-        if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(e->store))
+        if (rc != SW_EMAPFULL || attempt > 8 || sw_store_grow(e->store))
             return rc;
     }
 }

@@ -43,8 +43,14 @@ int sw_engine_init(sw_engine *e, const sw_config *cfg, const sw_policy *policy, 
     rc = sw_store_get(store, txn, SW_DB_META, "inbox_applied", 13, &v);
     if (!rc && v.mv_size == 8)
         e->applied_seq = sw_be64_get(v.mv_data);
+    if (rc == SW_ENOENT)
+        rc = 0;
+    /* Everything owed before the stop is offered again (owed.c). */
+    if (!rc && !(rc = sw_outbox_next_id(store, txn, &e->outbox_next)))
+        rc = sw_outbox_first(store, txn, 0, &e->spill_from);
+    e->states_owed = 1;
     mdb_txn_abort(txn);
-    return rc == SW_ENOENT ? 0 : rc;
+    return rc;
 }
 
 /* A policy duration on the engine's clock (--clock-scale). */
@@ -539,81 +545,14 @@ int sw_engine_apply(sw_engine *e, sw_inmsg *const *msgs, int n)
             return 0;
         }
         sw_batch_end(&b);
-        if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(e->store)) {
-            if (rc == SW_ENOSPC || rc == SW_ESTORE) {
+        if (rc != SW_EMAPFULL || attempt > 8 || sw_store_grow(e->store)) {
+            if (rc == SW_ENOSPC || rc == SW_EMAPFULL || rc == SW_ESTORE) {
                 e->storage_fault = 1;
                 e->stats.storage_errors++;
             }
             return rc;
         }
     }
-}
-
-int sw_engine_published(sw_engine *e)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k = {4, "pub/"}, v;
-    int rc, n = 0;
-
-    if ((rc = sw_store_begin(e->store, 1, &txn)))
-        return rc;
-    if (mdb_cursor_open(txn, e->store->dbi[SW_DB_META], &cur)) {
-        mdb_txn_abort(txn);
-        return SW_ESTORE;
-    }
-    /* Seek again after each delete: the first "pub/" key left. */
-    while (!mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) && k.mv_size > 4 &&
-           !memcmp(k.mv_data, "pub/", 4) && !mdb_cursor_del(cur, 0)) {
-        k.mv_size = 4;
-        k.mv_data = "pub/";
-        n++;
-    }
-    mdb_cursor_close(cur);
-    if (!n) {
-        mdb_txn_abort(txn);
-        return 0;
-    }
-    return mdb_txn_commit(txn) ? SW_ESTORE : 0;
-}
-
-int sw_engine_republish(sw_engine *e)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val k = {4, "pub/"}, v, iv;
-    int rc, n = 0;
-
-    if ((rc = sw_store_begin(e->store, 0, &txn)))
-        return rc;
-    if (mdb_cursor_open(txn, e->store->dbi[SW_DB_META], &cur)) {
-        mdb_txn_abort(txn);
-        return SW_ESTORE;
-    }
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         !rc && k.mv_size > 4 && !memcmp(k.mv_data, "pub/", 4);
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        sw_incident inc;
-        if (sw_store_get(e->store, txn, SW_DB_INCIDENTS, (char *)k.mv_data + 4, k.mv_size - 4,
-                         &iv) ||
-            sw_incident_decode(iv.mv_data, iv.mv_size, &inc))
-            continue;
-        const sw_site_conf *site = sw_config_site(e->cfg, inc.site);
-        cJSON *pub = sw_incident_public(&inc, site ? site->tz_offset_s : 0);
-        char *txt = pub ? cJSON_PrintUnformatted(pub) : NULL;
-        char topic[SW_SITE_MAX + SW_ID_MAX + 96];
-        snprintf(topic, sizeof topic, "%s/%s/incident/%s", e->cfg->prefix, inc.site, inc.id);
-        if (txt && !e->pub.publish(e->pub.ctx, topic, txt, strlen(txt), 1, NULL, 0))
-            n++;
-        cJSON_free(txt);
-        cJSON_Delete(pub);
-        sw_incident_free(&inc);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    if (n)
-        sw_log(SW_LOG_NOTICE, "republished the retained state of %d incidents", n);
-    return 0;
 }
 
 char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog, uint64_t inbox_errors,
@@ -632,6 +571,8 @@ char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog, uint64_t inbox_er
     if (!sw_store_begin(e->store, 0, &txn)) {
         sw_json_add_int(o, "incidents_open", (double)sw_store_count(e->store, txn, SW_DB_OPEN));
         sw_json_add_int(o, "timers_armed", (double)sw_store_count(e->store, txn, SW_DB_DEADLINES));
+        /* Escalations, replies and dead letters not yet acknowledged (outbox.h). */
+        sw_json_add_int(o, "outbox", (double)sw_store_count(e->store, txn, SW_DB_OUTBOX));
         mdb_txn_abort(txn);
     }
     sw_json_add_int(o, "escalations_sent", e->stats.escalations);

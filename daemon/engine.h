@@ -12,17 +12,24 @@
 
 #include "config.h"
 #include "inbox.h"
+#include "outbox.h"
 #include "plugins.h"
 #include "policy.h"
 #include "store.h"
 
 typedef struct sw_publisher {
-    /* Queue one QoS 1 publication. `corr` (MQTT 5 correlation data) may be
-     * NULL. The callee copies what it keeps. */
-    int (*publish)(void *ctx, const char *topic, const char *payload, size_t len, int retained,
-                   const unsigned char *corr, size_t corr_len);
+    /* Queue one QoS 1 publication; the callee copies what it keeps. Returns
+     * 0, or SW_EAGAIN when it has no room now (unless `force`): the engine
+     * keeps what it owes and offers it again from sw_engine_pump(). */
+    int (*publish)(void *ctx, const sw_publication *p, int force);
     void *ctx;
 } sw_publisher;
+
+/* Outbox ids, a growing array owned by the engine. */
+typedef struct sw_ids {
+    uint64_t *v;
+    size_t n, cap;
+} sw_ids;
 
 typedef struct sw_stats {
     uint64_t received;   /* messages taken from the inbox */
@@ -58,6 +65,13 @@ typedef struct sw_engine {
     /* ...and its steps over the other owners' databases (retention.c) */
     sw_resume dedup_from, records_from, seq_from, silences_from;
     int rounds_armed; /* the first tick armed the expected rounds */
+    /* What is owed to the broker (owed.c). */
+    uint64_t outbox_next;          /* key of the next outbox entry */
+    sw_ids acked;                  /* acknowledged: deleted by the next transaction */
+    sw_ids resend;                 /* failed to reach the broker: offered again */
+    uint64_t spill_from;           /* outbox entries from here on wait for room (0: none) */
+    int states_owed;               /* retained states marked "pub/" wait to be offered again */
+    char owed_from[SW_ID_MAX + 8]; /* the "pub/" key the next offer starts at */
 } sw_engine;
 
 /* Read the applied mark from the store. The engine borrows every pointer. */
@@ -82,16 +96,32 @@ int sw_engine_tick(sw_engine *e, int64_t now, int64_t *next);
 int sw_engine_next_deadline(sw_engine *e, int64_t *next);
 
 /*
- * Retained state owed to the broker. Every batch marks the incidents it
- * changed ("pub/ID" in meta) in the same transaction as the change; the
- * marks are cleared once everything published so far has been acknowledged
- * (sw_engine_published(), called when the MQTT side is idle). After a crash,
- * sw_engine_republish() publishes the current state of every marked
- * incident again, so the broker's retained view catches up with the store
- * even for publications that were still queued in memory.
+ * What is owed to the broker (owed.c).
+ *
+ * Escalations, replies and dead letters are outbox entries (outbox.h),
+ * written by the batch that decided them. Retained state: every batch marks
+ * the incidents it changed ("pub/ID" in meta) in the same transaction as the
+ * change; the marks are cleared once everything published so far has been
+ * acknowledged (sw_engine_published(), called when the MQTT side is idle).
+ *
+ * sw_engine_pump() hands over what is owed, as far as the publisher takes
+ * it: the entries that failed to reach the broker, then the outbox from
+ * where the publisher last had no room (all of it after a start), then the
+ * current state of every marked incident if a state publication was refused
+ * or failed (all of them after a start). It also deletes the entries the
+ * broker acknowledged (sw_engine_outbox_acked()) that no batch has deleted
+ * yet. Call it after a start, after each batch and whenever the publisher
+ * reports acknowledgements, failures or room again.
  */
 int sw_engine_published(sw_engine *e);
-int sw_engine_republish(sw_engine *e);
+int sw_engine_pump(sw_engine *e);
+/* Take note of outbox entries acknowledged, or failed (to send again). */
+int sw_engine_outbox_acked(sw_engine *e, const uint64_t *ids, size_t n);
+int sw_engine_outbox_failed(sw_engine *e, const uint64_t *ids, size_t n);
+/* A retained state publication was lost: offer the marked states again. */
+void sw_engine_states_lost(sw_engine *e);
+/* Free what the engine allocated (the id arrays). */
+void sw_engine_free(sw_engine *e);
 
 /* One retention step (retention.c): examine up to `max` incidents from
  * where the last step stopped and purge those the policy no longer keeps

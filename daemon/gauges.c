@@ -342,7 +342,7 @@ static int sw__count_all(sw_store *st)
         if (!rc) {
             int r = mdb_txn_commit(txn);
             txn = NULL;
-            rc = r == MDB_MAP_FULL ? SW_ENOSPC : r ? SW_ESTORE : 0;
+            rc = r == MDB_MAP_FULL ? SW_EMAPFULL : r ? SW_ESTORE : 0;
             if (!rc && n)
                 sw_log(SW_LOG_NOTICE,
                        "metrics: counted the %zu incidents open or owing an obligation, once; "
@@ -351,7 +351,7 @@ static int sw__count_all(sw_store *st)
         }
         if (txn)
             mdb_txn_abort(txn);
-        if (rc != SW_ENOSPC || attempt > 8 || sw_store_grow(st))
+        if (rc != SW_EMAPFULL || attempt > 8 || sw_store_grow(st))
             return rc;
     }
 }

@@ -23,7 +23,7 @@
  * the closed ones behind deadlines) first if the store does not keep them
  * yet. Loop thread, before the first batch. 0 or a negative code. */
 int sw_gauges_load(sw_metrics *m, sw_store *st);
-/* Record in `b`'s transaction what it changed. SW_ENOSPC like any write. */
+/* Record in `b`'s transaction what it changed. SW_EMAPFULL like any write. */
 int sw_gauges_commit(sw_batch *b);
 /* After the commit: apply the batch's changes and outcomes to `m`. */
 void sw_gauges_publish(sw_metrics *m, const sw_batch *b);

@@ -76,7 +76,7 @@ static int sw__reserve(sw_inbox *ib, size_t size)
     return posix_fallocate(fd, 0, (off_t)size);
 }
 
-int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync)
+int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync, uint64_t applied)
 {
     char path[4096];
     MDB_txn *txn;
@@ -122,8 +122,9 @@ int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync)
         mdb_txn_abort(txn);
         goto fail;
     }
-    ib->next_seq = 1;
-    if (!mdb_cursor_get(cur, &k, &v, MDB_LAST) && k.mv_size == 8)
+    ib->next_seq = applied + 1;
+    if (!mdb_cursor_get(cur, &k, &v, MDB_LAST) && k.mv_size == 8 &&
+        sw_be64_get(k.mv_data) >= ib->next_seq)
         ib->next_seq = sw_be64_get(k.mv_data) + 1;
     mdb_cursor_close(cur);
     if ((rc = mdb_txn_commit(txn)))
@@ -138,12 +139,23 @@ fail:
 
 void sw_inbox_close(sw_inbox *ib)
 {
+    /* The lock is left initialised: an MQTT callback still retrying a
+     * failed append (mqtt.c) takes it and finds the inbox closed. */
+    pthread_mutex_lock(&ib->lock);
     if (ib->env) {
         mdb_env_sync(ib->env, 1);
         mdb_env_close(ib->env);
         ib->env = NULL;
     }
-    pthread_mutex_destroy(&ib->lock);
+    pthread_mutex_unlock(&ib->lock);
+}
+
+uint64_t sw_inbox_last(sw_inbox *ib)
+{
+    pthread_mutex_lock(&ib->lock);
+    uint64_t last = ib->next_seq - 1;
+    pthread_mutex_unlock(&ib->lock);
+    return last;
 }
 
 int sw_inbox_append(sw_inbox *ib, sw_inmsg *m)
@@ -155,6 +167,10 @@ int sw_inbox_append(sw_inbox *ib, sw_inmsg *m)
 
     v.mv_size = SW__HDR + m->topic_len + m->payload_len + m->resp_topic_len + m->corr_len;
     pthread_mutex_lock(&ib->lock);
+    if (!ib->env) {
+        pthread_mutex_unlock(&ib->lock);
+        return SW_ESTORE;
+    }
     for (;;) {
         sw_be64_put(key, ib->next_seq);
         if ((rc = mdb_txn_begin(ib->env, NULL, 0, &txn)))
@@ -198,7 +214,8 @@ int sw_inbox_append(sw_inbox *ib, sw_inmsg *m)
     return rc ? SW_ESTORE : 0;
 }
 
-int sw_inbox_replay(sw_inbox *ib, uint64_t after, void (*fn)(void *arg, sw_inmsg *m), void *arg)
+int sw_inbox_read(sw_inbox *ib, uint64_t after, int max, void (*fn)(void *arg, sw_inmsg *m),
+                  void *arg, uint64_t *last)
 {
     unsigned char key[8];
     MDB_txn *txn;
@@ -208,37 +225,48 @@ int sw_inbox_replay(sw_inbox *ib, uint64_t after, void (*fn)(void *arg, sw_inmsg
 
     sw_be64_put(key, after + 1);
     pthread_mutex_lock(&ib->lock);
-    if ((rc = mdb_txn_begin(ib->env, NULL, MDB_RDONLY, &txn))) {
+    if (!ib->env || (rc = mdb_txn_begin(ib->env, NULL, MDB_RDONLY, &txn))) {
         pthread_mutex_unlock(&ib->lock);
         return SW_ESTORE;
     }
     mdb_cursor_open(txn, ib->dbi, &cur);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && n < max;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const unsigned char *p = v.mv_data;
-        if (k.mv_size != 8 || v.mv_size < SW__HDR)
+        if (k.mv_size != 8)
+            continue; /* no key of ours */
+        uint64_t seq = sw_be64_get(k.mv_data);
+        size_t full = 0, plen = 0, tlen = 0, rlen = 0, clen = 0;
+        if (v.mv_size >= SW__HDR) {
+            full = sw_be32_get(p + 8);
+            plen = sw_be32_get(p + 12);
+            tlen = sw__be16_get(p + 16);
+            rlen = sw__be16_get(p + 18);
+            clen = sw__be16_get(p + 20);
+        }
+        if (v.mv_size < SW__HDR || SW__HDR + tlen + plen + rlen + clen != v.mv_size) {
+            sw_log(SW_LOG_ERR, "inbox: message %llu is unreadable (%zu bytes); passed over",
+                   (unsigned long long)seq, v.mv_size);
+            if (last)
+                *last = seq;
             continue;
-        size_t full = sw_be32_get(p + 8), plen = sw_be32_get(p + 12);
-        size_t tlen = sw__be16_get(p + 16), rlen = sw__be16_get(p + 18),
-               clen = sw__be16_get(p + 20);
-        if (SW__HDR + tlen + plen + rlen + clen != v.mv_size)
-            continue;
+        }
         const char *t = (const char *)p + SW__HDR;
         sw_inmsg *m = sw_inmsg_new(t, tlen, t + tlen, plen, rlen ? t + tlen + plen : NULL, rlen,
                                    t + tlen + plen + rlen, clen, (int64_t)sw_be64_get(p));
         if (!m)
             break;
         m->payload_full_len = full;
-        m->seq = sw_be64_get(k.mv_data);
+        m->seq = seq;
+        if (last)
+            *last = seq;
         fn(arg, m);
         n++;
     }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     pthread_mutex_unlock(&ib->lock);
-    if (n)
-        sw_log(SW_LOG_NOTICE, "inbox: replaying %d messages received before the restart", n);
-    return 0;
+    return n;
 }
 
 int sw_inbox_trim(sw_inbox *ib, uint64_t upto)

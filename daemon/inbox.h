@@ -50,13 +50,24 @@ typedef struct sw_inbox {
     int nosync;
 } sw_inbox;
 
-int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync);
+/* Open STATE_DIR/inbox. `applied`: the last sequence number the store has
+ * applied (engine.h). Numbering continues above both it and the last message
+ * kept, so it never goes backwards, even when the inbox was trimmed empty:
+ * a number reused below the applied mark would hide its message from the
+ * next replay. */
+int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync, uint64_t applied);
+/* Safe while the MQTT thread retries sw_inbox_append(): that then fails. */
 void sw_inbox_close(sw_inbox *ib);
 /* Store `m` and set m->seq. Returns 0, SW_ENOSPC (disk full) or SW_ESTORE. */
 int sw_inbox_append(sw_inbox *ib, sw_inmsg *m);
-/* Load every message with seq > after, in order, calling `fn` for each; the
- * callee owns the message. */
-int sw_inbox_replay(sw_inbox *ib, uint64_t after, void (*fn)(void *arg, sw_inmsg *m), void *arg);
+/* The sequence number of the last message appended (0: none yet). */
+uint64_t sw_inbox_last(sw_inbox *ib);
+/* Load up to `max` messages with seq > after, in order, calling `fn` for
+ * each; the callee owns the message. *last is set to the sequence number of
+ * the last record examined (a record that cannot be read is logged and passed
+ * over), or left as is. Returns how many were loaded, or SW_ESTORE. */
+int sw_inbox_read(sw_inbox *ib, uint64_t after, int max, void (*fn)(void *arg, sw_inmsg *m),
+                  void *arg, uint64_t *last);
 /* Remove messages with seq <= upto. */
 int sw_inbox_trim(sw_inbox *ib, uint64_t upto);
 int sw_inbox_sync(sw_inbox *ib);

@@ -219,6 +219,8 @@ const char *sw_strerror(int err)
         return "input/output error";
     case SW_ENOSPC:
         return "no space left on device";
+    case SW_EAGAIN:
+        return "no room now; try again later";
     case SW_EVERSION:
         return "plugin ABI version not supported";
     case SW_EREJECTED:
@@ -229,6 +231,8 @@ const char *sw_strerror(int err)
         return "storage failure";
     case SW_EMQTT:
         return "MQTT client failure";
+    case SW_EMAPFULL:
+        return "store map full";
     case SW_ECONFIG:
         return "configuration error";
     default:

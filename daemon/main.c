@@ -35,6 +35,7 @@
 #define SW_EX_CONFIG    78
 
 #define SW_BATCH_MAX      512 /* messages per write transaction */
+#define SW_DRAIN_SLICE    8   /* batches per turn of the loop, so timers run between */
 #define SW_TRIM_EVERY     256 /* applied messages between inbox trims */
 #define SW_SYNC_MS        1000
 #define SW_RETENTION_MS   10000 /* between retention steps */
@@ -66,10 +67,13 @@ typedef struct sw_daemon {
     sw_engine engine;
     sw_mqtt mqtt;
     int mqtt_started;
+    int inbox_open;
     uv_timer_t stats_timer, sync_timer, watchdog_timer, retry_timer, deadline_timer,
         retention_timer;
     uv_signal_t sigterm, sigint, sighup;
-    sw_inmsg *pending, **pending_tail; /* received, not yet applied */
+    uv_idle_t drain_idle;          /* the next slice of a backlog */
+    sw_inmsg *batch[SW_BATCH_MAX]; /* taken from the MQTT side, not yet applied */
+    int nbatch;
     uint64_t trimmed_seq;
     int ready;
     int stopping;
@@ -102,38 +106,54 @@ static void sw__trim(sw_daemon *d, int force)
         d->trimmed_seq = applied;
 }
 
-/* Apply everything pending, SW_BATCH_MAX messages per transaction. On a
- * storage failure the messages stay pending (and in the inbox) and a retry
- * is scheduled. */
+static void sw__drain(sw_daemon *d);
+
+static void sw__drain_idle_cb(uv_idle_t *h)
+{
+    uv_idle_stop(h);
+    sw__drain(h->data);
+}
+
+/* Hand over what is owed to the broker as far as the queue takes it. */
+static void sw__pump(sw_daemon *d)
+{
+    int rc = sw_engine_pump(&d->engine);
+    if (rc)
+        sw_log(SW_LOG_WARNING, "outbox: %s; trying again with the next batch", sw_strerror(rc));
+}
+
+/* Apply what the MQTT side holds, SW_BATCH_MAX messages per transaction and
+ * SW_DRAIN_SLICE transactions per turn of the loop; a backlog goes on in the
+ * next turn, after timers and I/O. On a storage failure the batch stays
+ * (its messages are in the inbox too) and a retry is scheduled. */
 static void sw__drain(sw_daemon *d)
 {
-    sw_inmsg *batch[SW_BATCH_MAX];
-
-    while (d->pending) {
-        int n = 0;
-        for (sw_inmsg *m = d->pending; m && n < SW_BATCH_MAX; m = m->next)
-            batch[n++] = m;
+    for (int slice = 0; slice < SW_DRAIN_SLICE; slice++) {
+        if (!d->nbatch && !(d->nbatch = sw_mqtt_take(&d->mqtt, d->batch, SW_BATCH_MAX)))
+            break;
         int was_faulty = d->engine.storage_fault;
-        int rc = sw_engine_apply(&d->engine, batch, n);
+        int rc = sw_engine_apply(&d->engine, d->batch, d->nbatch);
         if (rc) {
             /* The first failure, then once a minute (a full disk retries every second). */
             if (!was_faulty || d->engine.stats.storage_errors % 60 == 0)
                 sw_log(SW_LOG_ERR,
                        "cannot apply %d messages: %s; they wait in the inbox, retrying every 1 s",
-                       n, sw_strerror(rc));
+                       d->nbatch, sw_strerror(rc));
             uv_timer_start(&d->retry_timer, sw__retry_cb, 1000, 0);
-            break;
+            return;
         }
         if (was_faulty)
             sw_log(SW_LOG_NOTICE, "store: writing again after %llu failed attempts",
                    (unsigned long long)d->engine.stats.storage_errors);
-        d->pending = batch[n - 1]->next;
-        for (int i = 0; i < n; i++)
-            free(batch[i]);
+        int full = d->nbatch == SW_BATCH_MAX;
+        for (int i = 0; i < d->nbatch; i++)
+            free(d->batch[i]);
+        d->nbatch = 0;
+        if (slice == SW_DRAIN_SLICE - 1 && full)
+            uv_idle_start(&d->drain_idle, sw__drain_idle_cb);
     }
-    if (!d->pending)
-        d->pending_tail = &d->pending;
     sw__trim(d, 0);
+    sw__pump(d);
     sw__rearm(d);
 }
 
@@ -175,23 +195,29 @@ static void sw__retry_cb(uv_timer_t *t)
     sw__drain(t->data);
 }
 
-static void sw__on_messages(void *ctx, sw_inmsg *list)
+static void sw__on_messages(void *ctx)
 {
     sw_daemon *d = ctx;
-    *d->pending_tail = list;
-    while (list->next)
-        list = list->next;
-    d->pending_tail = &list->next;
-    if (!uv_is_active((uv_handle_t *)&d->retry_timer))
+    if (!uv_is_active((uv_handle_t *)&d->retry_timer) &&
+        !uv_is_active((uv_handle_t *)&d->drain_idle))
         sw__drain(d);
 }
 
-static void sw__on_replayed(void *ctx, sw_inmsg *m)
+static void sw__on_outbox(void *ctx)
 {
     sw_daemon *d = ctx;
-    m->next = NULL;
-    *d->pending_tail = m;
-    d->pending_tail = &m->next;
+    uint64_t ids[256];
+    size_t n;
+    while ((n = sw_mqtt_take_acked(&d->mqtt, ids, 256)))
+        sw_engine_outbox_acked(&d->engine, ids, n);
+    while ((n = sw_mqtt_take_failed(&d->mqtt, ids, 256)))
+        sw_engine_outbox_failed(&d->engine, ids, n);
+    if (sw_mqtt_take_lost_states(&d->mqtt))
+        sw_engine_states_lost(&d->engine);
+    /* A batch about to run deletes the acknowledged ones in its own
+     * transaction; otherwise the pump does. */
+    if (!uv_is_active((uv_handle_t *)&d->drain_idle))
+        sw__pump(d);
 }
 
 static void sw__on_subscribed(void *ctx)
@@ -215,15 +241,20 @@ static void sw__close_cb(uv_handle_t *h)
     (void)h;
 }
 
+static void sw__on_outbox(void *ctx);
+
 static void sw__on_stopped(void *ctx)
 {
     sw_daemon *d = ctx;
+    /* Acknowledged entries deleted now are not sent again after the start. */
+    sw__on_outbox(d);
     uv_close((uv_handle_t *)&d->stats_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->sync_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->watchdog_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->retry_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->deadline_timer, sw__close_cb);
     uv_close((uv_handle_t *)&d->retention_timer, sw__close_cb);
+    uv_close((uv_handle_t *)&d->drain_idle, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigterm, sw__close_cb);
     uv_close((uv_handle_t *)&d->sigint, sw__close_cb);
     uv_close((uv_handle_t *)&d->sighup, sw__close_cb);
@@ -245,9 +276,7 @@ static void sw__on_signal(uv_signal_t *s, int signum)
 /* Stored by the receive thread and not yet applied by the loop. */
 static uint64_t sw__backlog(sw_daemon *d)
 {
-    pthread_mutex_lock(&d->inbox.lock);
-    uint64_t last = d->inbox.next_seq - 1;
-    pthread_mutex_unlock(&d->inbox.lock);
+    uint64_t last = sw_inbox_last(&d->inbox);
     return last > d->engine.applied_seq ? last - d->engine.applied_seq : 0;
 }
 
@@ -258,7 +287,9 @@ static void sw__stats_cb(uv_timer_t *t)
         sw_engine_stats_json(&d->engine, sw__backlog(d), atomic_load(&d->mqtt.store_errors),
                              atomic_load(&d->mqtt.inbox_fault));
     if (json) {
-        sw_mqtt_publish(&d->mqtt, d->stats_topic, json, strlen(json), 0, NULL, 0);
+        /* Periodic: one that finds no room is simply skipped. */
+        sw_publication p = {.topic = d->stats_topic, .payload = json, .len = strlen(json)};
+        sw_mqtt_publish(&d->mqtt, &p, 0);
         free(json);
     }
 }
@@ -397,10 +428,6 @@ static int sw__open_state(sw_daemon *d)
     }
     if (sw_store_open(&d->store, d->cfg->state_dir, 0, nosync))
         return SW_ESTORE;
-    if (sw_inbox_open(&d->inbox, d->cfg->state_dir, nosync)) {
-        sw_store_close(&d->store);
-        return SW_ESTORE;
-    }
     return 0;
 }
 
@@ -612,7 +639,6 @@ int main(int argc, char **argv)
            d->cfg->clock_scale != 1.0 ? ", clock scaled" : "");
 
     d->loop = uv_default_loop();
-    d->pending_tail = &d->pending;
     /* Prefix and instance are bounded by the config (63 and 64 bytes). */
     if (snprintf(d->stats_topic, sizeof d->stats_topic, "%s/_daemon/%s/stats", d->cfg->prefix,
                  d->cfg->instance) >= (int)sizeof d->stats_topic) {
@@ -624,6 +650,13 @@ int main(int argc, char **argv)
         rc = SW_EX_SOFTWARE;
         goto out;
     }
+    /* Numbered above the store's mark (inbox.h). */
+    if (sw_inbox_open(&d->inbox, d->cfg->state_dir, d->cfg->durability == SW_DURABLE_PROCESS,
+                      d->engine.applied_seq)) {
+        rc = SW_EX_CANTCREAT;
+        goto out;
+    }
+    d->inbox_open = 1;
     d->trimmed_seq = d->engine.applied_seq;
     /* Read before the first batch, then changed by each batch. */
     if (!sw_gauges_load(d->metrics, &d->store))
@@ -637,6 +670,8 @@ int main(int argc, char **argv)
 
     uv_timer_init(d->loop, &d->retry_timer);
     d->retry_timer.data = d;
+    uv_idle_init(d->loop, &d->drain_idle);
+    d->drain_idle.data = d;
     uv_timer_init(d->loop, &d->deadline_timer);
     d->deadline_timer.data = d;
     uv_timer_init(d->loop, &d->retention_timer);
@@ -654,17 +689,21 @@ int main(int argc, char **argv)
     uv_signal_init(d->loop, &d->sighup);
     d->sighup.data = d;
 
-    sw_mqtt_handlers h = {sw__on_messages, sw__on_subscribed, sw__on_lost, sw__on_stopped, d};
-    if (sw_mqtt_start(&d->mqtt, d->loop, &d->boot_cfg, &d->inbox, h)) {
+    sw_mqtt_handlers h = {sw__on_messages, sw__on_outbox,  sw__on_subscribed,
+                          sw__on_lost,     sw__on_stopped, d};
+    uint64_t backlog = sw__backlog(d);
+    if (backlog)
+        sw_log(SW_LOG_NOTICE, "inbox: %llu messages received before the restart come first",
+               (unsigned long long)backlog);
+    /* What the inbox holds past the store's mark comes first, read back in
+     * order (mqtt.h); what arrives meanwhile waits behind it. */
+    if (sw_mqtt_start(&d->mqtt, d->loop, &d->boot_cfg, &d->inbox, d->engine.applied_seq, h)) {
         rc = SW_EX_CONFIG;
         goto out;
     }
     d->mqtt_started = 1;
-    /* What arrived before a crash or stop and was not yet applied. Replayed
-     * before new messages: the MQTT callbacks only queue until the loop runs. */
-    sw_inbox_replay(&d->inbox, d->engine.applied_seq, sw__on_replayed, d);
-    /* State whose publication a crash may have cut off goes out again. */
-    sw_engine_republish(&d->engine);
+    /* Applies the backlog and hands over everything owed to the broker
+     * (escalations, replies, states a crash may have cut off). */
     sw__drain(d);
     /* The first tick runs at once: it arms the rounds of expected events. */
     uv_timer_start(&d->deadline_timer, sw__deadline_cb, 0, 0);
@@ -688,13 +727,13 @@ out:
     uv_run(d->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(d->loop))
         sw_log(SW_LOG_WARNING, "loop closed with handles still open");
-    while (d->pending) {
-        sw_inmsg *n = d->pending->next;
-        free(d->pending);
-        d->pending = n;
+    for (int i = 0; i < d->nbatch; i++)
+        free(d->batch[i]);
+    if (d->inbox_open) {
+        sw__trim(d, 1);
+        sw_inbox_close(&d->inbox);
     }
-    sw__trim(d, 1);
-    sw_inbox_close(&d->inbox);
+    sw_engine_free(&d->engine);
     sw_store_close(&d->store);
     sw__free_conf(d);
     if (!rc)

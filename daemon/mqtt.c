@@ -20,6 +20,9 @@ enum {
     SW__EV_FLUSH = 8,
     SW__EV_REFUSED = 16,
     SW__EV_RETRY = 32,
+    SW__EV_OUTBOX = 64,
+    SW__EV_MESSAGES = 128,
+    SW__EV_LOST_STATE = 256, /* not an event: a retained state failed (sw_mqtt_take_lost_states) */
 };
 
 /* Between connection attempts while the broker is away. Paho's own
@@ -32,7 +35,10 @@ enum {
 #define SW__WINDOW_DEFAULT 19
 
 struct sw_outmsg {
-    sw_outmsg *next;
+    sw_outmsg *next, *prev; /* the queue, or the in-flight list */
+    sw_mqtt *mq;
+    uint64_t id; /* outbox id, 0 for none */
+    size_t bytes;
     char *topic;
     char *payload;
     size_t len;
@@ -54,10 +60,16 @@ static void sw__raise(sw_mqtt *mq, int ev)
     uv_async_send(&mq->async);
 }
 
+/* Paho thread: wait `ms` milliseconds. */
+static void sw__pause(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts))
+        ;
+}
+
 /* Paho thread. Durable first, then handed over: the PUBACK follows our
- * return. Returning 0 makes Paho keep the message in its memory and offer
- * it again, in order, before any later one; it acknowledges it to the
- * broker all the same, so only the inbox makes a message survive a crash. */
+ * return, so we return only once the message is in the inbox (mqtt.h). */
 static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
 {
     sw_mqtt *mq = ctx;
@@ -79,31 +91,91 @@ static int sw__arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
         MQTTProperties_getProperty(&msg->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
     MQTTProperty *cd =
         MQTTProperties_getProperty(&msg->properties, MQTTPROPERTY_CODE_CORRELATION_DATA);
-    sw_inmsg *m = sw_inmsg_new(topic, tlen, msg->payload, (size_t)msg->payloadlen,
-                               rt ? rt->value.data.data : NULL, rt ? (size_t)rt->value.data.len : 0,
-                               cd ? cd->value.data.data : NULL, cd ? (size_t)cd->value.data.len : 0,
-                               sw__now_ms());
-    if (!m)
-        return 0;
-    int rc = sw_inbox_append(mq->inbox, m);
-    atomic_store(&mq->inbox_fault, rc != 0);
-    if (rc) {
-        /* Log the first failure and then every 1000th, not each retry. */
-        if (atomic_fetch_add(&mq->store_errors, 1) % 1000 == 0)
+    int64_t received = sw__now_ms();
+    sw_inmsg *m = NULL;
+    for (int wait = 10;; wait = wait < 500 ? wait * 2 : 1000) {
+        int rc = SW_ENOMEM;
+        if (!m)
+            m = sw_inmsg_new(topic, tlen, msg->payload, (size_t)msg->payloadlen,
+                             rt ? rt->value.data.data : NULL, rt ? (size_t)rt->value.data.len : 0,
+                             cd ? cd->value.data.data : NULL, cd ? (size_t)cd->value.data.len : 0,
+                             received);
+        if (m && !(rc = sw_inbox_append(mq->inbox, m)))
+            break;
+        /* Not stored: not acknowledged either. Wait and try again. */
+        atomic_store(&mq->arrival_blocked, 1);
+        atomic_store(&mq->inbox_fault, 1);
+        /* The first failure, then every 100th (a minute and a half). */
+        if (atomic_fetch_add(&mq->store_errors, 1) % 100 == 0)
             sw_log(SW_LOG_ERR,
-                   "inbox: cannot store a message (%s); Paho holds it and offers it again",
+                   "inbox: cannot store a message (%s); holding it unacknowledged and taking "
+                   "nothing more from the broker until it is stored",
                    sw_strerror(rc));
-        free(m);
-        return 0;
+        sw__pause(wait);
     }
+    if (atomic_exchange(&mq->arrival_blocked, 0))
+        sw_log(SW_LOG_NOTICE, "inbox: storing messages again");
+    atomic_store(&mq->inbox_fault, 0);
+    size_t bytes = sizeof *m + m->topic_len + m->payload_len + m->resp_topic_len + m->corr_len;
     pthread_mutex_lock(&mq->lock);
-    *mq->tail = m;
-    mq->tail = &m->next;
+    if (mq->in_spilled || (mq->in_bytes && mq->in_bytes + bytes > mq->queue_limit)) {
+        /* Read back from the inbox once the loop has caught up. */
+        mq->in_spilled = 1;
+        free(m);
+    } else {
+        *mq->tail = m;
+        mq->tail = &m->next;
+        mq->in_bytes += bytes;
+    }
     pthread_mutex_unlock(&mq->lock);
-    uv_async_send(&mq->async);
+    sw__raise(mq, SW__EV_MESSAGES);
     MQTTAsync_freeMessage(&msg);
     MQTTAsync_free(topic);
     return 1;
+}
+
+static void sw__take_one(void *arg, sw_inmsg *m)
+{
+    sw_inmsg ***tail = arg;
+    m->next = NULL;
+    **tail = m;
+    *tail = &m->next;
+}
+
+int sw_mqtt_take(sw_mqtt *mq, sw_inmsg **out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&mq->lock);
+    while (n < max && mq->head) {
+        sw_inmsg *m = mq->head;
+        mq->head = m->next;
+        mq->in_bytes -= sizeof *m + m->topic_len + m->payload_len + m->resp_topic_len + m->corr_len;
+        mq->in_taken = m->seq;
+        out[n++] = m;
+    }
+    if (!mq->head)
+        mq->tail = &mq->head;
+    int spilled = mq->in_spilled && !mq->head;
+    pthread_mutex_unlock(&mq->lock);
+    if (n == max || !spilled)
+        return n;
+    /* The queue is empty and the inbox holds more: read them back, in
+     * order. Only this thread advances in_taken. */
+    sw_inmsg *list = NULL, **tail = &list;
+    uint64_t last = mq->in_taken;
+    if (sw_inbox_read(mq->inbox, mq->in_taken, max - n, sw__take_one, &tail, &last) < 0)
+        return n;
+    for (sw_inmsg *m = list; m; m = m->next)
+        out[n++] = m;
+    pthread_mutex_lock(&mq->lock);
+    mq->in_taken = last;
+    /* Caught up: the callback queues again. It appends before it takes
+     * this lock, so a message numbered after `last` is either seen here or
+     * queued after this. */
+    if (mq->in_taken >= sw_inbox_last(mq->inbox))
+        mq->in_spilled = 0;
+    pthread_mutex_unlock(&mq->lock);
+    return n;
 }
 
 static void sw__on_subscribe(void *ctx, MQTTAsync_successData5 *resp)
@@ -377,7 +449,7 @@ static int sw__connect(sw_mqtt *mq)
     return 0;
 }
 
-static void sw__flush(sw_mqtt *mq, int completed);
+static void sw__flush(sw_mqtt *mq);
 
 /* Loop thread, every SW__RETRY_MS while disconnected. MQTTAsync_reconnect()
  * queues the connect of sw__connect() again, options and all; Paho drops it
@@ -388,6 +460,8 @@ static void sw__flush(sw_mqtt *mq, int completed);
 static void sw__retry(uv_timer_t *t)
 {
     sw_mqtt *mq = t->data;
+    if (atomic_load(&mq->arrival_blocked))
+        return; /* Paho's lock is held (mqtt.h) */
     if (atomic_load(&mq->stopping) || MQTTAsync_isConnected(mq->client)) {
         uv_timer_stop(t);
         return;
@@ -406,18 +480,14 @@ static void sw__retry(uv_timer_t *t)
 static void sw__wakeup(uv_async_t *a)
 {
     sw_mqtt *mq = a->data;
-    sw_inmsg *list;
     int ev = atomic_exchange(&mq->flags, 0);
 
-    pthread_mutex_lock(&mq->lock);
-    list = mq->head;
-    mq->head = NULL;
-    mq->tail = &mq->head;
-    pthread_mutex_unlock(&mq->lock);
-    if (list)
-        mq->h.messages(mq->h.ctx, list);
+    if (ev & SW__EV_MESSAGES)
+        mq->h.messages(mq->h.ctx);
     if (ev & SW__EV_FLUSH)
-        sw__flush(mq, 0);
+        sw__flush(mq);
+    if (ev & SW__EV_OUTBOX)
+        mq->h.outbox(mq->h.ctx);
     if ((ev & SW__EV_REFUSED) && !atomic_load(&mq->stopping)) {
         sw_log(SW_LOG_ERR, "stopping: the broker refused this configuration");
         sw_mqtt_stop(mq);
@@ -428,7 +498,7 @@ static void sw__wakeup(uv_async_t *a)
         !uv_is_active((uv_handle_t *)&mq->retry_timer))
         uv_timer_start(&mq->retry_timer, sw__retry, SW__RETRY_MS, SW__RETRY_MS);
     if ((ev & SW__EV_SUBSCRIBED) && !atomic_load(&mq->stopping)) {
-        sw__flush(mq, 0);
+        sw__flush(mq);
         sw_mqtt_status(mq, "online");
         mq->h.subscribed(mq->h.ctx);
     }
@@ -440,7 +510,7 @@ static void sw__wakeup(uv_async_t *a)
 }
 
 int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *inbox,
-                  sw_mqtt_handlers h)
+                  uint64_t applied, sw_mqtt_handlers h)
 {
     MQTTAsync_createOptions opts = MQTTAsync_createOptions_initializer;
     char client_id[128];
@@ -451,6 +521,10 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     mq->inbox = inbox;
     mq->h = h;
     mq->tail = &mq->head;
+    /* What the inbox holds past the store's mark is taken first. */
+    mq->in_spilled = 1;
+    mq->in_taken = applied;
+    mq->queue_limit = cfg->queue_limit ? cfg->queue_limit : (size_t)16 << 20;
     mq->out_tail = &mq->out_head;
     mq->window = SW__WINDOW_DEFAULT;
     pthread_mutex_init(&mq->out_lock, NULL);
@@ -501,31 +575,108 @@ int sw_mqtt_start(sw_mqtt *mq, uv_loop_t *loop, const sw_config *cfg, sw_inbox *
     return sw__connect(mq);
 }
 
+static int sw__ids_add(sw_mqtt_ids *ids, uint64_t id)
+{
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 64;
+        uint64_t *v = realloc(ids->v, cap * sizeof *v);
+        if (!v)
+            return SW_ENOMEM;
+        ids->v = v;
+        ids->cap = cap;
+    }
+    ids->v[ids->n++] = id;
+    return 0;
+}
+
+static size_t sw__ids_take(sw_mqtt *mq, sw_mqtt_ids *ids, uint64_t *out, size_t max)
+{
+    pthread_mutex_lock(&mq->out_lock);
+    size_t n = ids->n < max ? ids->n : max;
+    memcpy(out, ids->v, n * sizeof *out);
+    memmove(ids->v, ids->v + n, (ids->n - n) * sizeof *out);
+    ids->n -= n;
+    pthread_mutex_unlock(&mq->out_lock);
+    return n;
+}
+
+size_t sw_mqtt_take_acked(sw_mqtt *mq, uint64_t *ids, size_t max)
+{
+    return sw__ids_take(mq, &mq->acked, ids, max);
+}
+
+size_t sw_mqtt_take_failed(sw_mqtt *mq, uint64_t *ids, size_t max)
+{
+    return sw__ids_take(mq, &mq->failed, ids, max);
+}
+
+int sw_mqtt_take_lost_states(sw_mqtt *mq)
+{
+    return (atomic_fetch_and(&mq->flags, ~SW__EV_LOST_STATE) & SW__EV_LOST_STATE) != 0;
+}
+
+static void sw__inflight_unlink(sw_mqtt *mq, sw_outmsg *o)
+{
+    if (o->prev)
+        o->prev->next = o->next;
+    else
+        mq->inflight_list = o->next;
+    if (o->next)
+        o->next->prev = o->prev;
+    if (mq->inflight > 0)
+        mq->inflight--;
+}
+
 /* Paho's receive thread, on each PUBACK: the next message goes at once. */
 static void sw__sent(void *ctx, MQTTAsync_successData5 *resp)
 {
+    sw_outmsg *o = ctx;
+    sw_mqtt *mq = o->mq;
     (void)resp;
-    sw__flush(ctx, 1);
+    pthread_mutex_lock(&mq->out_lock);
+    sw__inflight_unlink(mq, o);
+    int tell = o->id && !sw__ids_add(&mq->acked, o->id);
+    pthread_mutex_unlock(&mq->out_lock);
+    free(o);
+    if (tell)
+        sw__raise(mq, SW__EV_OUTBOX);
+    sw__flush(mq);
 }
 
 /* Failures come while Paho tears a connection down, walking and freeing its
  * own lists: sending from here could reenter them. The slot is freed now
- * and the loop hands over the next message. */
+ * and the loop hands over the next message. A PUBACK with a failure reason
+ * is the broker's final word (not authorized, topic invalid, too large):
+ * sending it again would get the same answer, so it counts as done. */
 static void sw__send_failed(void *ctx, MQTTAsync_failureData5 *resp)
 {
-    sw_mqtt *mq = ctx;
-    /* The first failure and every 1000th; none for those a stop discards. */
-    if (!atomic_load(&mq->stopping) && atomic_fetch_add(&mq->send_errors, 1) % 1000 == 0)
-        sw_log(SW_LOG_WARNING, "mqtt: a publication failed: %s",
-               resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+    sw_outmsg *o = ctx;
+    sw_mqtt *mq = o->mq;
+    int refused = resp && resp->packet_type == 4 /* PUBACK */ && resp->reasonCode >= 0x80;
+    if (refused) {
+        if (atomic_fetch_add(&mq->refused_pubs, 1) % 1000 == 0)
+            sw_log(SW_LOG_ERR,
+                   "mqtt: the broker refused a publication to %s (reason %d); it is dropped "
+                   "(logged once per 1000)",
+                   o->topic, resp->reasonCode);
+    } else if (!atomic_load(&mq->stopping) && atomic_fetch_add(&mq->send_errors, 1) % 1000 == 0) {
+        /* The first failure and every 1000th; none for those a stop discards. */
+        sw_log(SW_LOG_WARNING, "mqtt: a publication failed: %s%s",
+               resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0),
+               o->id ? "; it is sent again" : "");
+    }
     pthread_mutex_lock(&mq->out_lock);
-    if (mq->inflight > 0)
-        mq->inflight--;
+    sw__inflight_unlink(mq, o);
+    if (o->id)
+        sw__ids_add(refused ? &mq->acked : &mq->failed, o->id);
     pthread_mutex_unlock(&mq->out_lock);
-    sw__raise(mq, SW__EV_FLUSH);
+    if (!o->id && o->retained && !refused && strcmp(o->topic, mq->status_topic))
+        atomic_fetch_or(&mq->flags, SW__EV_LOST_STATE);
+    free(o);
+    sw__raise(mq, SW__EV_FLUSH | SW__EV_OUTBOX);
 }
 
-static int sw__send(sw_mqtt *mq, const sw_outmsg *o)
+static int sw__send(sw_mqtt *mq, sw_outmsg *o)
 {
     MQTTAsync_message msg = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
@@ -544,19 +695,17 @@ static int sw__send(sw_mqtt *mq, const sw_outmsg *o)
     }
     opts.onSuccess5 = sw__sent;
     opts.onFailure5 = sw__send_failed;
-    opts.context = mq;
+    opts.context = o;
     rc = MQTTAsync_sendMessage(mq->client, o->topic, &msg, &opts);
     MQTTProperties_free(&msg.properties);
     return rc;
 }
 
 /* Hand queued messages to Paho while the window has room. Any thread. */
-static void sw__flush(sw_mqtt *mq, int completed)
+static void sw__flush(sw_mqtt *mq)
 {
+    int room = 0;
     pthread_mutex_lock(&mq->out_lock);
-    mq->inflight -= completed;
-    if (mq->inflight < 0)
-        mq->inflight = 0;
     if (mq->draining) { /* the thread draining will see our change */
         pthread_mutex_unlock(&mq->out_lock);
         return;
@@ -567,93 +716,121 @@ static void sw__flush(sw_mqtt *mq, int completed)
      * while its receive thread still reads it to resend after the reconnect
      * (a use-after-free the broker-restart fault test found under ASan).
      * This keeps all but what is already in flight out of its way; the
-     * queue is flushed again once subscribed. */
-    while (mq->out_head && mq->inflight < mq->window && atomic_load(&mq->connected)) {
+     * queue is flushed again once subscribed. Nor while the arrival
+     * callback holds Paho's lock waiting for the inbox (mqtt.h). */
+    while (mq->out_head && mq->inflight < mq->window && atomic_load(&mq->connected) &&
+           !atomic_load(&mq->arrival_blocked)) {
         sw_outmsg *o = mq->out_head;
         mq->out_head = o->next;
         if (!mq->out_head)
             mq->out_tail = &mq->out_head;
         mq->out_queued--;
+        mq->out_bytes -= o->bytes;
+        /* In flight before Paho has it: its completion may come at once. */
+        o->prev = NULL;
+        o->next = mq->inflight_list;
+        if (o->next)
+            o->next->prev = o;
+        mq->inflight_list = o;
         mq->inflight++;
         pthread_mutex_unlock(&mq->out_lock);
         int rc = sw__send(mq, o);
         pthread_mutex_lock(&mq->out_lock);
-        if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
-            /* Paho's buffer is full: put it back; the next completion retries. */
-            mq->inflight--;
+        if (rc == MQTTASYNC_SUCCESS)
+            continue;
+        sw__inflight_unlink(mq, o);
+        if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES || rc == MQTTASYNC_DISCONNECTED) {
+            /* Put it back; the next completion or connection retries. */
             o->next = mq->out_head;
             mq->out_head = o;
             if (!o->next)
                 mq->out_tail = &o->next;
             mq->out_queued++;
+            mq->out_bytes += o->bytes;
             break;
         }
-        if (rc != MQTTASYNC_SUCCESS) {
-            mq->inflight--;
-            sw_log(SW_LOG_WARNING, "mqtt: publish to %s dropped: %s", o->topic,
-                   MQTTAsync_strerror(rc));
-        }
+        sw_log(SW_LOG_WARNING, "mqtt: publish to %s dropped: %s", o->topic, MQTTAsync_strerror(rc));
+        if (o->id && !sw__ids_add(&mq->acked, o->id))
+            room = 1; /* Paho will never take it: give its outbox entry up */
         free(o);
+    }
+    if (mq->out_refused && mq->out_bytes <= mq->queue_limit / 2) {
+        mq->out_refused = 0;
+        room = 1;
     }
     mq->draining = 0;
     pthread_mutex_unlock(&mq->out_lock);
+    if (room)
+        sw__raise(mq, SW__EV_OUTBOX);
 }
 
-int sw_mqtt_publish(void *ctx, const char *topic, const char *payload, size_t len, int retained,
-                    const unsigned char *corr, size_t corr_len)
+static sw_outmsg *sw__outmsg_new(sw_mqtt *mq, const sw_publication *p)
+{
+    size_t tlen = strlen(p->topic);
+    size_t bytes = sizeof(sw_outmsg) + tlen + 1 + p->len + 1 + p->corr_len;
+    sw_outmsg *o = malloc(bytes);
+    if (!o)
+        return NULL;
+    o->next = o->prev = NULL;
+    o->mq = mq;
+    o->id = p->outbox_id;
+    o->bytes = bytes;
+    o->topic = (char *)(o + 1);
+    memcpy(o->topic, p->topic, tlen + 1);
+    o->payload = o->topic + tlen + 1;
+    if (p->len)
+        memcpy(o->payload, p->payload, p->len);
+    o->payload[p->len] = 0;
+    o->len = p->len;
+    o->retained = p->retained;
+    o->corr = p->corr_len ? (unsigned char *)o->payload + p->len + 1 : NULL;
+    if (p->corr_len)
+        memcpy(o->corr, p->corr, p->corr_len);
+    o->corr_len = p->corr_len;
+    return o;
+}
+
+int sw_mqtt_publish(void *ctx, const sw_publication *p, int force)
 {
     sw_mqtt *mq = ctx;
-    size_t tlen = strlen(topic);
-    sw_outmsg *o = malloc(sizeof *o + tlen + 1 + len + 1 + corr_len);
+    sw_outmsg *o = sw__outmsg_new(mq, p);
 
     if (!o)
         return SW_ENOMEM;
-    o->next = NULL;
-    o->topic = (char *)(o + 1);
-    memcpy(o->topic, topic, tlen + 1);
-    o->payload = o->topic + tlen + 1;
-    memcpy(o->payload, payload, len);
-    o->payload[len] = 0;
-    o->len = len;
-    o->retained = retained;
-    o->corr = corr_len ? (unsigned char *)o->payload + len + 1 : NULL;
-    if (corr_len)
-        memcpy(o->corr, corr, corr_len);
-    o->corr_len = corr_len;
     pthread_mutex_lock(&mq->out_lock);
+    if (!force && mq->out_bytes && mq->out_bytes + o->bytes > mq->queue_limit) {
+        mq->out_refused = 1;
+        pthread_mutex_unlock(&mq->out_lock);
+        free(o);
+        return SW_EAGAIN;
+    }
     *mq->out_tail = o;
     mq->out_tail = &o->next;
     mq->out_queued++;
+    mq->out_bytes += o->bytes;
     pthread_mutex_unlock(&mq->out_lock);
-    sw__flush(mq, 0);
+    sw__flush(mq);
     return 0;
 }
 
 /* Queue `payload` (retained) ahead of everything waiting, then send. */
 static void sw__publish_front(sw_mqtt *mq, const char *topic, const char *payload)
 {
-    size_t tlen = strlen(topic), len = strlen(payload);
-    sw_outmsg *o = malloc(sizeof *o + tlen + 1 + len + 1);
+    sw_publication p = {.topic = topic, .payload = payload, .len = strlen(payload), .retained = 1};
+    sw_outmsg *o = sw__outmsg_new(mq, &p);
     if (!o)
         return;
-    o->topic = (char *)(o + 1);
-    memcpy(o->topic, topic, tlen + 1);
-    o->payload = o->topic + tlen + 1;
-    memcpy(o->payload, payload, len + 1);
-    o->len = len;
-    o->retained = 1;
-    o->corr = NULL;
-    o->corr_len = 0;
     pthread_mutex_lock(&mq->out_lock);
     o->next = mq->out_head;
     mq->out_head = o;
     if (!o->next)
         mq->out_tail = &o->next;
     mq->out_queued++;
+    mq->out_bytes += o->bytes;
     /* Room for it even if the window is full. */
     mq->window++;
     pthread_mutex_unlock(&mq->out_lock);
-    sw__flush(mq, 0);
+    sw__flush(mq);
 }
 
 int sw_mqtt_idle(sw_mqtt *mq)
@@ -661,12 +838,14 @@ int sw_mqtt_idle(sw_mqtt *mq)
     pthread_mutex_lock(&mq->out_lock);
     int idle = !mq->out_head && !mq->inflight && !mq->draining;
     pthread_mutex_unlock(&mq->out_lock);
-    return idle && MQTTAsync_isConnected(mq->client);
+    return idle && !atomic_load(&mq->arrival_blocked) && atomic_load(&mq->connected);
 }
 
 int sw_mqtt_status(sw_mqtt *mq, const char *status)
 {
-    return sw_mqtt_publish(mq, mq->status_topic, status, strlen(status), 1, NULL, 0);
+    sw_publication p = {
+        .topic = mq->status_topic, .payload = status, .len = strlen(status), .retained = 1};
+    return sw_mqtt_publish(mq, &p, 1);
 }
 
 static void sw__disconnected(void *ctx, MQTTAsync_successData5 *resp)
@@ -695,6 +874,16 @@ static void sw__stop_step(uv_timer_t *t)
     MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer5;
     uint64_t elapsed = uv_now(t->loop) - mq->stop_started;
 
+    if (atomic_load(&mq->arrival_blocked)) {
+        /* Paho's lock is held by the callback waiting for the inbox: no
+         * goodbye to the broker (it publishes the will), and the message
+         * held stays unacknowledged. */
+        sw_log(SW_LOG_WARNING, "mqtt: stopping while a message waits for the inbox; it stays "
+                               "unacknowledged and the broker delivers it again");
+        mq->stop_phase = 2;
+        sw__raise(mq, SW__EV_STOPPED);
+        return;
+    }
     if (mq->stop_phase == 0) {
         pthread_mutex_lock(&mq->out_lock);
         size_t left = mq->out_queued;
@@ -744,11 +933,17 @@ static void sw__free_list(sw_inmsg *m)
 
 void sw_mqtt_close(sw_mqtt *mq)
 {
-    MQTTAsync_destroy(&mq->client);
+    /* A callback waiting for the inbox holds Paho's lock, which destroying
+     * the client would wait on for ever: the client, its threads and what
+     * they may still touch are left to the end of the process. */
+    int blocked = atomic_load(&mq->arrival_blocked);
+    if (!blocked)
+        MQTTAsync_destroy(&mq->client);
     uv_close((uv_handle_t *)&mq->async, NULL);
     uv_close((uv_handle_t *)&mq->stop_timer, NULL);
     uv_close((uv_handle_t *)&mq->retry_timer, NULL);
-    /* Messages that arrived during shutdown stay in the inbox for replay. */
+    /* Messages that arrived during shutdown stay in the inbox for replay,
+     * publications owed in the outbox. */
     sw__free_list(mq->head);
     mq->head = NULL;
     while (mq->out_head) {
@@ -756,6 +951,15 @@ void sw_mqtt_close(sw_mqtt *mq)
         free(mq->out_head);
         mq->out_head = n;
     }
+    if (blocked)
+        return;
+    while (mq->inflight_list) {
+        sw_outmsg *n = mq->inflight_list->next;
+        free(mq->inflight_list);
+        mq->inflight_list = n;
+    }
+    free(mq->acked.v);
+    free(mq->failed.v);
     for (int i = 0; i < mq->nsubs; i++)
         free(mq->subs[i]);
     free(mq->subs);

@@ -126,7 +126,7 @@ int sw_engine_reapply(sw_engine *e, int *changed)
     while (any && !done) {
         int before = *changed;
         rc = sw__step(e, from, sizeof from, &done, changed);
-        if (rc == SW_ENOSPC && !sw_store_grow(e->store)) {
+        if (rc == SW_EMAPFULL && !sw_store_grow(e->store)) {
             *changed = before;
             done = 0;
             continue;

@@ -3,14 +3,16 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "siteward/types.h"
 
-static const char *const sw__db_names[SW_DB_COUNT] = {"incidents", "open",  "deadlines", "timeline",
-                                                      "dedup",     "corr",  "personal",  "records",
-                                                      "meta",      "expect"};
+static const char *const sw__db_names[SW_DB_COUNT] = {
+    "incidents", "open",    "deadlines", "timeline", "dedup", "corr",
+    "personal",  "records", "meta",      "expect",   "outbox"};
 
 #define SW__MAP_INITIAL ((size_t)1 << 30)
 
@@ -21,7 +23,7 @@ static int sw__lmdb(int rc, const char *what)
     if (rc == MDB_NOTFOUND)
         return SW_ENOENT;
     if (rc == MDB_MAP_FULL)
-        return SW_ENOSPC;
+        return SW_EMAPFULL;
     if (rc == ENOSPC) {
         sw_log(SW_LOG_ERR, "store: %s: disk full", what);
         return SW_ENOSPC;
@@ -70,9 +72,15 @@ int sw_store_open(sw_store *st, const char *state_dir, int readonly, int nosync)
 
     if ((rc = mdb_txn_begin(st->env, NULL, readonly ? MDB_RDONLY : 0, &txn)))
         goto fail;
-    for (int i = 0; i < SW_DB_COUNT; i++)
-        if ((rc = mdb_dbi_open(txn, sw__db_names[i], readonly ? 0 : MDB_CREATE, &st->dbi[i])))
+    for (int i = 0; i < SW_DB_COUNT; i++) {
+        rc = mdb_dbi_open(txn, sw__db_names[i], readonly ? 0 : MDB_CREATE, &st->dbi[i]);
+        /* Read-only, a store the daemon has not opened since a database was
+         * added lacks it: reading that one fails (EINVAL), the rest work. */
+        if (rc == MDB_NOTFOUND && readonly)
+            st->dbi[i] = (MDB_dbi)-1;
+        else if (rc)
             goto fail;
+    }
     if ((rc = mdb_txn_commit(txn))) {
         txn = NULL;
         goto fail;
@@ -100,6 +108,19 @@ void sw_store_close(sw_store *st)
 int sw_store_begin(sw_store *st, int write, MDB_txn **txn)
 {
     return sw__lmdb(mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, txn), "begin");
+}
+
+int sw_store_commit(sw_store *st, MDB_txn *txn)
+{
+    (void)st;
+#ifdef SW_FAULT_HOOKS
+    const char *fault = getenv("SITEWARD_FAULT_STORE");
+    if (fault && !access(fault, F_OK)) {
+        mdb_txn_abort(txn);
+        return SW_ENOSPC;
+    }
+#endif
+    return sw__lmdb(mdb_txn_commit(txn), "commit");
 }
 
 int sw_store_grow(sw_store *st)
@@ -134,6 +155,11 @@ int sw_store_check_readers(sw_store *st)
     if (dead)
         sw_log(SW_LOG_NOTICE, "store: cleared %d stale readers", dead);
     return dead;
+}
+
+const char *sw_store_db_name(enum sw_db db)
+{
+    return db < SW_DB_COUNT ? sw__db_names[db] : "?";
 }
 
 size_t sw_store_count(sw_store *st, MDB_txn *txn, enum sw_db db)

@@ -26,6 +26,9 @@
  *              T/SITE/RULE/SOURCE/DEVICE   -> telemetry rule state (telemetry.c)
  *   deadlines also holds timers that are not obligations: be64(due_ms) "@WORD:..."
  *   (timers.h).
+ *   outbox     be64(id)                    -> a publication owed to the broker
+ *              (outbox.h): written in the transaction that decided it, deleted
+ *              when the broker acknowledges it
  *
  * Lifetimes: values returned by reads point into the map and are valid until
  * the end of the transaction they were read in.
@@ -51,6 +54,7 @@ enum sw_db {
     SW_DB_RECORDS,
     SW_DB_META,
     SW_DB_EXPECT,
+    SW_DB_OUTBOX,
     SW_DB_COUNT
 };
 
@@ -70,6 +74,12 @@ void sw_store_close(sw_store *st);
 /* Begin a transaction. A write transaction that fails with MDB_MAP_FULL is
  * aborted by the caller, which calls sw_store_grow() and retries. */
 int sw_store_begin(sw_store *st, int write, MDB_txn **txn);
+/* Commit a write transaction (always ended, as by mdb_txn_commit). Returns 0,
+ * SW_EMAPFULL (the caller may grow the map and retry), SW_ENOSPC (disk full)
+ * or SW_ESTORE (logged). Builds with SW_FAULT_HOOKS fail every commit with
+ * SW_ENOSPC while the file named by $SITEWARD_FAULT_STORE exists: the fault
+ * tests' way to make the store refuse writes from its first commit. */
+int sw_store_commit(sw_store *st, MDB_txn *txn);
 /* Double the map size; only with no transaction open. */
 int sw_store_grow(sw_store *st);
 int sw_store_sync(sw_store *st);
@@ -78,12 +88,15 @@ size_t sw_store_used(sw_store *st);
 /* Clear the reader slots of processes that died (a killed sitewardctl):
  * a stale slot pins old pages for ever. Returns how many were cleared. */
 int sw_store_check_readers(sw_store *st);
+/* The name of `db` in the environment (static). */
+const char *sw_store_db_name(enum sw_db db);
 /* Entries in `db` (O(1)). */
 size_t sw_store_count(sw_store *st, MDB_txn *txn, enum sw_db db);
 
 /* Thin wrappers: return 0, SW_ENOENT (get/del of a missing key), or a raw
  * negative-free LMDB code mapped to SW_ESTORE after logging; MDB_MAP_FULL is
- * returned as SW_ENOSPC so the caller can grow the map and retry. */
+ * returned as SW_EMAPFULL so the caller can grow the map and retry, a full
+ * disk as SW_ENOSPC (growing the map would not help). */
 int sw_store_get(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, size_t klen,
                  MDB_val *val);
 int sw_store_put(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, size_t klen,

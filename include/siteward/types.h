@@ -21,12 +21,14 @@ extern "C" {
 #define SW_EEXIST    (-17)
 #define SW_EIO       (-5)
 #define SW_ENOSPC    (-28)
+#define SW_EAGAIN    (-11) /* no room now; try again later */
 #define SW_EVERSION  (-1001) /* plugin ABI version not supported */
 #define SW_EREJECTED (-1002) /* message rejected to the dead-letter topic */
 #define SW_EDUP      (-1003) /* message is a duplicate */
 #define SW_ESTORE    (-1004) /* LMDB failure; details logged */
 #define SW_EMQTT     (-1005) /* MQTT client failure; details logged */
 #define SW_ECONFIG   (-1006) /* configuration or policy error; details logged */
+#define SW_EMAPFULL  (-1007) /* the store's map is full: grow it and retry */
 
 /* Log levels, syslog numbering (journald reads "<N>" prefixes). */
 #define SW_LOG_ERR     3

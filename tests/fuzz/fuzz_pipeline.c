@@ -22,10 +22,13 @@ static sw_engine engine;
 static uint64_t seq;
 static char dir[64];
 
-static int discard(void *ctx, const char *topic, const char *payload, size_t len, int retained,
-                   const unsigned char *corr, size_t corr_len)
+/* Takes every publication, and acknowledges its outbox entry at once so the
+ * outbox does not grow over a long run. */
+static int discard(void *ctx, const sw_publication *p, int force)
 {
-    (void)ctx, (void)topic, (void)payload, (void)len, (void)retained, (void)corr, (void)corr_len;
+    (void)ctx, (void)force;
+    if (p->outbox_id)
+        sw_engine_outbox_acked(&engine, &p->outbox_id, 1);
     return 0;
 }
 

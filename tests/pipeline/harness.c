@@ -8,20 +8,24 @@
 
 #include "timeutil.h"
 
-static int h_publish(void *ctx, const char *topic, const char *payload, size_t len, int retained,
-                     const unsigned char *corr, size_t corr_len)
+static int h_publish(void *ctx, const sw_publication *p, int force)
 {
     harness *h = ctx;
-    (void)corr;
-    (void)corr_len;
     if (h->npubs >= H_MAX_PUB) {
         fprintf(stderr, "harness: too many publications\n");
         abort();
     }
-    h->pubs[h->npubs].topic = strdup(topic);
-    h->pubs[h->npubs].payload = strndup(payload, len);
-    h->pubs[h->npubs].retained = retained;
+    if (!force && h->room == 0)
+        return SW_EAGAIN;
+    if (!force && h->room > 0)
+        h->room--;
+    h->pubs[h->npubs].topic = strdup(p->topic);
+    h->pubs[h->npubs].payload = strndup(p->payload, p->len);
+    h->pubs[h->npubs].retained = p->retained;
+    h->pubs[h->npubs].outbox_id = p->outbox_id;
     h->npubs++;
+    if (p->outbox_id && !h->hold_acks)
+        sw_engine_outbox_acked(&h->engine, &p->outbox_id, 1);
     return 0;
 }
 
@@ -29,6 +33,7 @@ harness *h_new(const char *policy, double scale)
 {
     harness *h = calloc(1, sizeof *h);
     char path[512];
+    h->room = -1;
     FILE *f;
     sw_config_overrides ov = {0};
 
@@ -56,7 +61,8 @@ harness *h_new(const char *policy, double scale)
     if (sw_store_open(&h->store, path, 0, 1))
         abort();
     sw_publisher pub = {h_publish, h};
-    if (sw_engine_init(&h->engine, &h->cfg, &h->policy, &h->store, h->plugins, pub))
+    if (sw_engine_init(&h->engine, &h->cfg, &h->policy, &h->store, h->plugins, pub) ||
+        sw_engine_pump(&h->engine))
         abort();
     return h;
 }
@@ -65,6 +71,7 @@ void h_free(harness *h)
 {
     char cmd[300];
     h_clear(h);
+    sw_engine_free(&h->engine);
     sw_store_close(&h->store);
     sw_plugins_unload(h->plugins);
     sw_policy_free(&h->policy);
@@ -96,12 +103,17 @@ int64_t h_tick(harness *h, int64_t ms)
 void h_restart(harness *h)
 {
     char path[512];
+    /* A clean stop deletes what was acknowledged. */
+    if (sw_engine_pump(&h->engine))
+        abort();
+    sw_engine_free(&h->engine);
     sw_store_close(&h->store);
     snprintf(path, sizeof path, "%s/state", h->dir);
     if (sw_store_open(&h->store, path, 0, 1))
         abort();
     sw_publisher pub = h->engine.pub;
-    if (sw_engine_init(&h->engine, &h->cfg, &h->policy, &h->store, h->plugins, pub))
+    if (sw_engine_init(&h->engine, &h->cfg, &h->policy, &h->store, h->plugins, pub) ||
+        sw_engine_pump(&h->engine))
         abort();
 }
 

@@ -16,6 +16,7 @@ typedef struct h_pub {
     char *topic;
     char *payload;
     int retained;
+    uint64_t outbox_id;
 } h_pub;
 
 typedef struct harness {
@@ -28,6 +29,12 @@ typedef struct harness {
     h_pub pubs[H_MAX_PUB];
     int npubs;
     uint64_t seq;
+    /* Publications the publisher takes before it says SW_EAGAIN (as a full
+     * MQTT queue does); -1: no limit. Forced ones are always taken. */
+    int room;
+    /* 1: outbox entries stay unacknowledged (a broker that never answered);
+     * 0: each is acknowledged as it is published, as a healthy broker does. */
+    int hold_acks;
 } harness;
 
 /* Set up with the shipped default policy; `policy` overrides its path
@@ -38,7 +45,8 @@ void h_free(harness *h);
 void h_send(harness *h, int64_t ms, const char *topic, const char *payload);
 /* Act on the deadlines due at `ms`; returns the next deadline (0: none). */
 int64_t h_tick(harness *h, int64_t ms);
-/* Close and reopen the store and engine, as a restart does. */
+/* Close and reopen the store and engine, and hand over what is owed
+ * (sw_engine_pump), as a restart does. */
 void h_restart(harness *h);
 /* Forget the publications captured so far (long simulations). */
 void h_clear(harness *h);

@@ -24,10 +24,6 @@
 #define HOUR (3600 * 1000LL)
 #define DAY  (24 * HOUR)
 
-static const char *const DB_NAMES[SW_DB_COUNT] = {"incidents", "open",  "deadlines", "timeline",
-                                                  "dedup",     "corr",  "personal",  "records",
-                                                  "meta",      "expect"};
-
 static void sendf(harness *h, int64_t t, const char *topic, const char *fmt, ...)
 {
     char payload[1024];
@@ -184,7 +180,7 @@ static void test_a_year_stays_flat(void **state)
             }
             if (now[i] > peak[i])
                 fail_msg("day %d: database %s has %zu entries, more than its %zu of days %d-%d", d,
-                         DB_NAMES[i], now[i], peak[i], WARM, MEASURE);
+                         sw_store_db_name((enum sw_db)i), now[i], peak[i], WARM, MEASURE);
         }
     }
     /* The traffic did reach every database the owners look after. */
