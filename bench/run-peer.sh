@@ -1,25 +1,38 @@
 #!/bin/sh
-# siteward side by side with its Node-RED peer (bench/peer/flow.json: the
-# same classification, dedup, correlation and retained incident publish,
-# from stock nodes, with no store and no timers), in one run against one
-# private mosquitto on a free loopback port:
-#   - throughput: N varied events flat out, until every incident state is out
+# siteward side by side with the floor under it and two Node-RED flows, in
+# one run against one private mosquitto on a free loopback port (issue #18):
+#   - siteward              (prefix siteward)
+#   - relay: the floor      (bench/relay.c, sw-bench-relay, prefix relay): a
+#     Paho MQTTAsync client that appends each message to LMDB in the
+#     callback and republishes it retained, and does nothing else
+#   - flow: the full peer   (bench/peer/flow.json, prefix peer): the same
+#     classification, dedup, correlation and retained incident publish,
+#     from stock nodes, no store and no timers
+#   - flowmin: the minimal  (bench/peer/flow-min.json, prefix peermin):
+#     mqtt in -> one function setting topic and payload -> mqtt out retained
+#   - the broker alone at the same rates (the floor under all of them)
+# For each of the four, every event opening its own incident (sw-bench
+# --unique: 4 types, a quarter Level I):
+#   - throughput: N events flat out, until every incident state is out
 #   - latency, event published -> incident state received, at 1,000 and
-#     5,000 events/s
-#   - peak RSS (VmHWM) of each, and the CPU time each used per event
-#   - the broker alone at the same rates (the floor under both)
-# Each round runs both, in alternating order; the summary prints one line
-# per figure with the medians of the rounds, the ratio siteward / peer taken
-# within each round and its median (the verdict on the target), and appends
-# it, with the date, commit and machine, to bench/results/run-peer.txt
-# (sw-bench appends every raw figure there too).
+#     5,000 events/s, and the rate kept at 5,000/s
+#   - peak RSS (VmHWM) flat out and in the latency runs
+#   - in every run, the CPU time per event of each process: the target, the
+#     broker and the load generator (sw-bench, publisher and receiver)
+# Each round runs all of them, in alternating order; the summary prints one
+# row per figure with the medians of the rounds and the ratios siteward /
+# floor, siteward / flow and siteward / minimal flow, each taken within a
+# round and then medianed, with the targets of DESIGN.md where there is one.
+# It is appended, with the date, commit and load average, to
+# bench/results/run-peer.txt (sw-bench appends every raw figure there too,
+# and this script its CPU and RSS lines).
 #
 #   bench/run-peer.sh [N]      N events per throughput run (default 100000)
 #
-# Environment: BUILD (default ./build) holds bin/siteward and bin/sw-bench;
-# ROUNDS (3); SECONDS_PER_RATE (10); INFLIGHT (16). Node-RED comes from the
-# npm registry into bench/peer/node_modules (ignored by git), at the version
-# pinned in bench/peer/package-lock.json.
+# Environment: BUILD (default ./build) holds bin/siteward, bin/sw-bench and
+# bin/sw-bench-relay; ROUNDS (3); SECONDS_PER_RATE (10); INFLIGHT (16).
+# Node-RED comes from the npm registry into bench/peer/node_modules
+# (ignored by git), at the version pinned in bench/peer/package-lock.json.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
@@ -28,18 +41,18 @@ rounds=${ROUNDS:-3}
 lat_s=${SECONDS_PER_RATE:-10}
 inflight=${INFLIGHT:-16}
 bench="$build/bin/sw-bench"
+relay="$build/bin/sw-bench-relay"
 peer="$top/bench/peer"
 results="$top/bench/results/run-peer.txt"
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 tmp=$(mktemp -d /tmp/sw-run-peer-XXXXXX)
 broker_pid=""
-daemon_pid=""
-peer_pid=""
+target_pid=""
 probes=0
 
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
-    for pid in "$daemon_pid" "$peer_pid" "$broker_pid"; do
+    for pid in "$target_pid" "$broker_pid"; do
         if [ -n "$pid" ]; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -50,7 +63,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for f in "$bench" "$build/bin/siteward"; do
+for f in "$bench" "$relay" "$build/bin/siteward"; do
     [ -x "$f" ] || { echo "run-peer: $f is missing; build it first" >&2; exit 1; }
 done
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -68,60 +81,106 @@ if ! cmp -s "$peer/package-lock.json" "$peer/node_modules/.installed-lock.json";
         { cat "$tmp/npm.log" >&2; echo "run-peer: npm ci failed" >&2; exit 1; }
     cp "$peer/package-lock.json" "$peer/node_modules/.installed-lock.json"
 fi
-# The peer classifies by the same policy file as siteward.
+# The full flow classifies by the same policy file as siteward.
 policy=$(node "$peer/policy.js" "$top/config/policy/default.json")
 
 # shellcheck source=bench/broker.sh
 . "$top/bench/broker.sh"
 
-# siteward: a copy of config/siteward.json with absolute paths, kill-9-safe
-# durability, a fresh state directory; ready when its status is online.
-start_daemon() {
-    sed -e "s|\"durability\": *\"[a-z]*\"|\"durability\": \"process\"|" \
-        -e "s|\"policy\": *\"policy/|\"policy\": \"$top/config/policy/|" \
-        -e "s|\"calendar\": *\"calendars/|\"calendar\": \"$top/config/calendars/|" \
-        "$top/config/siteward.json" >"$tmp/siteward.json"
-    grep -q "\"policy\": \"$top/" "$tmp/siteward.json" ||
-        { echo "run-peer: cannot make the policy path of config/siteward.json absolute" >&2; exit 1; }
-    rm -rf "$tmp/state"
-    "$build/bin/siteward" --config "$tmp/siteward.json" --broker "$url" --state "$tmp/state" \
-        --instance bench >"$tmp/siteward.log" 2>&1 &
-    daemon_pid=$!
-    sw_bench_online run-peer "$tmp/siteward.log"
+# Each target's topic prefix: none takes another's events on the one broker.
+prefix_of() {
+    case $1 in
+    siteward) echo siteward ;;
+    relay) echo relay ;;
+    flow) echo peer ;;
+    flowmin) echo peermin ;;
+    esac
 }
 
-# Node-RED on prefix "peer" (so neither takes the other's events), with a
-# fresh user directory; ready when a probe event's incident state is out
-# (retained, and at a site of its own each time).
-start_peer() {
-    rm -rf "$tmp/nr"
-    mkdir "$tmp/nr"
+# Until a probe event's state is out on prefix $1 (retained, and at a site
+# of its own each time), or $target_pid ends, or 60 tries.
+wait_probe() {
     probes=$((probes + 1))
-    PEER_USERDIR="$tmp/nr" PEER_BROKER_PORT=$port PEER_PREFIX=peer PEER_EVENTS='peer/+/event/#' \
-        PEER_POLICY="$policy" node "$peer/node_modules/node-red/red.js" \
-        --settings "$peer/settings.js" >"$tmp/peer.log" 2>&1 &
-    peer_pid=$!
     i=0
-    until [ -n "$(mosquitto_sub -h 127.0.0.1 -p "$port" -t "peer/probe$probes/incident/+" -C 1 \
+    until [ -n "$(mosquitto_sub -h 127.0.0.1 -p "$port" -t "$1/probe$probes/incident/+" -C 1 \
         -W 1 2>/dev/null)" ]; do
         i=$((i + 1))
-        if [ $i -gt 60 ] || ! kill -0 "$peer_pid" 2>/dev/null; then
-            echo "run-peer: the Node-RED peer did not come up" >&2
-            cat "$tmp/peer.log" >&2
+        if [ $i -gt 60 ] || ! kill -0 "$target_pid" 2>/dev/null; then
+            echo "run-peer: $2 did not come up" >&2
+            cat "$tmp/target.log" >&2
             exit 1
         fi
-        mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "peer/probe$probes/event/sensor/probe" \
+        mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t "$1/probe$probes/event/sensor/probe" \
             -m "{\"type\":\"smoke\",\"id\":\"probe-$i\"}" 2>/dev/null || true
     done
 }
 
-# Peak RSS in MB of PID $1, appended as "$2 peak_rss_mb=..." to the figures,
+# Starts target $1 as $target_pid, fresh (an empty state or user directory),
+# and waits until it is ready.
+start() {
+    rm -rf "$tmp/state" "$tmp/nr"
+    case $1 in
+    siteward)
+        # A copy of config/siteward.json with absolute paths, kill-9-safe
+        # durability; ready when its status is online.
+        sed -e "s|\"durability\": *\"[a-z]*\"|\"durability\": \"process\"|" \
+            -e "s|\"policy\": *\"policy/|\"policy\": \"$top/config/policy/|" \
+            -e "s|\"calendar\": *\"calendars/|\"calendar\": \"$top/config/calendars/|" \
+            "$top/config/siteward.json" >"$tmp/siteward.json"
+        grep -q "\"policy\": \"$top/" "$tmp/siteward.json" ||
+            { echo "run-peer: cannot make the policy path of config/siteward.json absolute" >&2; exit 1; }
+        "$build/bin/siteward" --config "$tmp/siteward.json" --broker "$url" --state "$tmp/state" \
+            --instance bench >"$tmp/target.log" 2>&1 &
+        target_pid=$!
+        # shellcheck disable=SC2034 # sw_bench_online (bench/broker.sh) watches it
+        daemon_pid=$target_pid
+        sw_bench_online run-peer "$tmp/target.log"
+        ;;
+    relay)
+        mkdir "$tmp/state"
+        "$relay" --broker "$url" --state "$tmp/state" --prefix relay >"$tmp/target.log" 2>&1 &
+        target_pid=$!
+        wait_probe relay "the relay"
+        ;;
+    flow | flowmin)
+        mkdir "$tmp/nr"
+        flow=flow.json
+        [ "$1" = flowmin ] && flow="flow-min.json"
+        p=$(prefix_of "$1")
+        PEER_USERDIR="$tmp/nr" PEER_FLOW=$flow PEER_BROKER_PORT=$port PEER_PREFIX=$p \
+            PEER_EVENTS="$p/+/event/#" PEER_POLICY="$policy" \
+            node "$peer/node_modules/node-red/red.js" --settings "$peer/settings.js" \
+            >"$tmp/target.log" 2>&1 &
+        target_pid=$!
+        wait_probe "$p" "the Node-RED $flow"
+        ;;
+    esac
+}
+
+stop_target() {
+    kill "$target_pid"
+    wait "$target_pid" 2>/dev/null || true
+    target_pid=""
+}
+
+# A figure line from stdin: to the terminal, $out, and the results file
+# with the date and commit, as sw-bench writes its own.
+record() {
+    while read -r line; do
+        echo "$line"
+        echo "$line" >>"$out"
+        echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) commit=$commit $line" >>"$results"
+    done
+}
+
+# Peak RSS in MB of PID $1, recorded as "$2 peak_rss_mb=...",
 # with what is resident at the end: anonymous memory and mapped files (for
-# siteward, the store's pages, which the kernel may drop and read again).
+# siteward and the relay, the store's pages, which the kernel may drop and
+# read again).
 peak_rss() {
     awk -v name="$2" '{ v[$1] = $2 / 1024 }
         END { printf "%s peak_rss_mb=%.1f rss_anon_mb=%.1f rss_file_mb=%.1f\n", name,
-              v["VmHWM:"], v["RssAnon:"], v["RssFile:"] }' "/proc/$1/status" | tee -a "$out"
+              v["VmHWM:"], v["RssAnon:"], v["RssFile:"] }' "/proc/$1/status" | record
 }
 
 # CPU time (user + system, all threads) PID $1 has used, in clock ticks.
@@ -130,23 +189,8 @@ ticks() {
 }
 hz=$(getconf CLK_TCK)
 
-# "$2 cpu_s=... cpu_us_per_event=..." for PID $1 since $3 ticks, over $4 events.
-cpu_used() {
-    awk -v name="$2" -v t0="$3" -v t1="$(ticks "$1")" -v hz="$hz" -v n="$4" 'BEGIN {
-        printf "%s cpu_s=%.2f cpu_us_per_event=%.1f\n", name, (t1 - t0) / hz, (t1 - t0) / hz / n * 1e6
-    }' | tee -a "$out"
-}
-
-stop() { # $1: the PID variable's name
-    eval "pid=\$$1"
-    kill "$pid"
-    wait "$pid" 2>/dev/null || true
-    eval "$1=''"
-}
-
 # sw-bench with the run's flags; its figures go to the terminal and $out.
 out="$tmp/figures.txt"
-: >"$out"
 run() {
     if "$bench" "$@" --broker "$url" --timeout 300 --results "$results" --commit "$commit" \
         >"$tmp/one"; then
@@ -158,138 +202,167 @@ run() {
     cat "$tmp/one" >>"$out"
 }
 
-# One target's runs: $1 siteward or peer. Throughput and latency each on a
-# fresh process; the peak RSS is the larger of the two.
+# One sw-bench run, $3 onwards, labelled $1, over $2 events, with the CPU
+# time per event of the target ($target_pid, none for the broker alone),
+# the broker and the load generator (its own figure) as "$1_cpu ...".
+measured() {
+    label=$1 events=$2
+    shift 2
+    d0=0
+    [ -n "$target_pid" ] && d0=$(ticks "$target_pid")
+    b0=$(ticks "$broker_pid")
+    run "$@" --label "$label"
+    d1=0
+    [ -n "$target_pid" ] && d1=$(ticks "$target_pid")
+    b1=$(ticks "$broker_pid")
+    lg=$(sed -n "s/^${label}_loadgen .*cpu_s=\([^ ]*\).*/\1/p" "$tmp/one")
+    awk -v name="${label}_cpu" -v d="$((d1 - d0))" -v b="$((b1 - b0))" -v lg="${lg:-0}" \
+        -v hz="$hz" -v n="$events" -v has="${target_pid:+1}" 'BEGIN {
+        line = name
+        if (has)
+            line = line sprintf(" target_s=%.2f target_us=%.1f target_s100k=%.2f", d / hz,
+                                d / hz / n * 1e6, d / hz / n * 1e5)
+        printf "%s broker_s=%.2f broker_us=%.1f loadgen_s=%.2f loadgen_us=%.1f\n", line,
+            b / hz, b / hz / n * 1e6, lg, lg / n * 1e6
+    }' | record
+}
+
+# One target's runs: throughput and latency each on a fresh process.
 one() {
-    if [ "$1" = siteward ]; then
-        start_daemon
-        t0=$(ticks "$daemon_pid")
-        run ingest -n "$n" --inflight "$inflight" --state "$tmp/state" --stats-wait 0 \
-            --label siteward_ingest
-        cpu_used "$daemon_pid" siteward_cpu_ingest "$t0" "$n"
-        peak_rss "$daemon_pid" siteward_rss_ingest
-        stop daemon_pid
-        start_daemon
-        t0=$(ticks "$daemon_pid")
-        for r in 1000 5000; do
-            run latency --rate $r --seconds "$lat_s" --label siteward_latency_$r
-        done
-        cpu_used "$daemon_pid" siteward_cpu_latency "$t0" $((6000 * lat_s))
-        peak_rss "$daemon_pid" siteward_rss_latency
-        stop daemon_pid
-    else
-        start_peer
-        t0=$(ticks "$peer_pid")
-        run ingest -n "$n" --inflight "$inflight" --prefix peer --stats-wait 0 --label peer_ingest
-        cpu_used "$peer_pid" peer_cpu_ingest "$t0" "$n"
-        peak_rss "$peer_pid" peer_rss_ingest
-        stop peer_pid
-        start_peer
-        t0=$(ticks "$peer_pid")
-        for r in 1000 5000; do
-            run latency --rate $r --seconds "$lat_s" --prefix peer --label peer_latency_$r
-        done
-        cpu_used "$peer_pid" peer_cpu_latency "$t0" $((6000 * lat_s))
-        peak_rss "$peer_pid" peer_rss_latency
-        stop peer_pid
-    fi
+    p=$(prefix_of "$1")
+    start "$1"
+    extra=""
+    # siteward's store also gives the events durable and applied.
+    [ "$1" = siteward ] && extra="--state $tmp/state"
+    # shellcheck disable=SC2086 # $extra is empty or two words
+    measured "$1_ingest" "$n" ingest -n "$n" --unique --inflight "$inflight" --prefix "$p" \
+        --stats-wait 0 $extra
+    peak_rss "$target_pid" "$1_rss_ingest"
+    stop_target
+    start "$1"
+    for r in 1000 5000; do
+        measured "$1_latency_$r" $((r * lat_s)) latency --rate $r --seconds "$lat_s" --prefix "$p"
+    done
+    peak_rss "$target_pid" "$1_rss_latency"
+    stop_target
 }
 
 mkdir -p "$top/bench/results"
 sw_bench_broker run-peer
 url="tcp://127.0.0.1:$port"
-echo "mosquitto on $url; N=$n, $rounds rounds, node-red $want, commit $commit"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "mosquitto on $url; N=$n, $rounds rounds, node-red $want, commit $commit, load average $load0"
 for round in $(seq 1 "$rounds"); do
-    echo "--- round $round"
-    # The broker alone at the same rates: the floor under both.
-    for r in 1000 5000; do
-        run passthrough -n $((r * lat_s)) --rate $r --label broker_$r
+    echo "--- round $round, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "round $round" >>"$out"
+    order="siteward relay flow flowmin broker"
+    [ $((round % 2)) -eq 0 ] && order="broker flowmin flow relay siteward"
+    for t in $order; do
+        if [ "$t" = broker ]; then
+            for r in 1000 5000; do
+                measured "broker_$r" $((r * lat_s)) passthrough -n $((r * lat_s)) --rate $r
+            done
+        else
+            one "$t"
+        fi
     done
-    if [ $((round % 2)) -eq 1 ]; then
-        one siteward
-        one peer
-    else
-        one peer
-        one siteward
-    fi
 done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# Key $2 of the lines starting with "$1 ", one a round, into file $3.
-values() {
-    sed -n "s/^$1 \(.* \)*$2=\([^ ]*\).*/\2/p" "$out" >"$3"
-}
-# Per round the larger peak of the target $1's two processes, into file $2.
-rss_values() {
-    values "$1_rss_ingest" peak_rss_mb "$tmp/a"
-    values "$1_rss_latency" peak_rss_mb "$tmp/b"
-    paste -d ' ' "$tmp/a" "$tmp/b" | awk '{ print ($1 > $2 ? $1 : $2) }' >"$2"
-}
-# The median of the numbers on stdin.
-median_of() {
-    sort -g | awk '{ v[NR] = $1 }
-        END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-# One summary line: $1 the figure, $2 siteward's values and $3 the peer's
-# (files, one a round), $4 the target on the ratio siteward / peer ("ge X",
-# "le X" or "none"), $5 the unit. The ratio is taken within each round, where
-# both ran on the same machine minutes apart, and its median is the verdict.
-line() {
-    paste -d ' ' "$2" "$3" | awk -v what="$1" -v t="$4" -v unit="$5" '
-        function median(v, k,   i, j, x) {
-            for (i = 2; i <= k; i++)
-                for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
-            return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+# The summary: one row per figure, the median over the rounds of each
+# target, and the ratios siteward / the others taken within each round (all
+# ran there minutes apart on the same machine) and then medianed.
+awk -v targets="siteward relay flow flowmin" '
+    function median(v, k,   i, j, x) {
+        for (i = 2; i <= k; i++)
+            for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+        return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+    }
+    function fmt(x) {
+        if (x == "") return "-"
+        return x >= 100 ? sprintf("%.0f", x) : x >= 10 ? sprintf("%.1f", x) : sprintf("%.2f", x)
+    }
+    # The median over the rounds of target t figure f (name suffix) key k.
+    function med(t, f, k,   r, v, c) {
+        c = 0
+        for (r = 1; r <= rounds; r++)
+            if ((r, t "_" f, k) in val) v[++c] = val[r, t "_" f, k]
+        return c ? median(v, c) : ""
+    }
+    # The median over the rounds of siteward / t, within each round.
+    function ratio(t, f, k,   r, v, c, a, b) {
+        c = 0
+        for (r = 1; r <= rounds; r++)
+            if ((r, "siteward_" f, k) in val && (r, t "_" f, k) in val) {
+                a = val[r, "siteward_" f, k]; b = val[r, t "_" f, k]
+                if (b + 0 > 0) v[++c] = a / b
+            }
+        return c ? sprintf("%.3f", median(v, c)) : "-"
+    }
+    # A row; tg: the targets on the ratios ("relay ge 0.9,flow ge 1.5") or
+    # on siteward itself ("abs le 2").
+    function row(what, f, k, tg,   i, t, line, n, g, want, verdict, x) {
+        line = sprintf("%-44s", what)
+        for (i = 1; i <= nt; i++) line = line sprintf(" %9s", fmt(med(tt[i], f, k)))
+        for (i = 2; i <= nt; i++) line = line sprintf(" %8s", ratio(tt[i], f, k))
+        verdict = ""
+        n = split(tg, g, ",")
+        for (i = 1; i <= n; i++) {
+            split(g[i], want, " ")
+            x = want[1] == "abs" ? med("siteward", f, k) : ratio(want[1], f, k)
+            if (x == "" || x == "-") continue
+            ok = want[2] == "ge" ? x + 0 >= want[3] : x + 0 <= want[3]
+            who = want[1] == "abs" ? "siteward" : want[1] == "relay" ? "sw/floor" : "sw/" want[1]
+            verdict = verdict sprintf(" %s %s %s: %s;", who,
+                                      want[2] == "ge" ? ">=" : "<=", want[3], ok ? "met" : "MISSED")
         }
-        NF == 2 && $2 + 0 > 0 { k++; a[k] = $1; b[k] = $2; r[k] = $1 / $2; list = list sprintf(" %.3f", r[k]) }
-        END {
-            if (!k) { printf "%s: no figures\n", what; exit }
-            ratio = median(r, k)
-            split(t, g, " ")
-            if (g[1] == "ge")
-                verdict = sprintf("target >= %s: %s", g[2], ratio >= g[2] ? "met" : "MISSED")
-            else if (g[1] == "le")
-                verdict = sprintf("target <= %s: %s", g[2], ratio <= g[2] ? "met" : "MISSED")
-            else
-                verdict = "no target"
-            printf "%s: siteward %s %s, peer %s %s; siteward/peer %.3f (%s; by round%s)\n", what,
-                median(a, k), unit, median(b, k), unit, ratio, verdict, list
-        }'
-}
-median() {
-    values "$1" "$2" "$tmp/m"
-    median_of <"$tmp/m"
-}
+        print line verdict
+    }
+    /^round / { round = $2; if (round > rounds) rounds = round; next }
+    {
+        for (i = 2; i <= NF; i++) {
+            split($i, kv, "=")
+            val[round, $1, kv[1]] = kv[2]
+        }
+    }
+    END {
+        nt = split(targets, tt, " ")
+        printf "%-44s %9s %9s %9s %9s %8s %8s %8s\n", "figure (median of " rounds " rounds)",
+            "siteward", "floor", "flow", "flow-min", "sw/floor", "sw/flow", "sw/min"
+        row("flat out, all states out (events/s)", "ingest_incidents", "msgs_per_s",
+            "relay ge 0.9,flow ge 1.5")
+        row("  durable and applied, store (events/s)", "ingest_stored", "msgs_per_s", "")
+        row("  CPU per event, target (us)", "ingest_cpu", "target_us", "relay le 1.3")
+        row("  CPU s of the target per 100k events", "ingest_cpu", "target_s100k", "")
+        row("  CPU per event, broker (us)", "ingest_cpu", "broker_us", "")
+        row("  CPU per event, load generator (us)", "ingest_cpu", "loadgen_us", "")
+        row("  peak RSS flat out (MB)", "rss_ingest", "peak_rss_mb", "flow le 0.2")
+        row("  anonymous at the end (MB)", "rss_ingest", "rss_anon_mb", "")
+        row("  mapped files at the end (MB)", "rss_ingest", "rss_file_mb", "")
+        for (j = 1; j <= 2; j++) {
+            r = j == 1 ? 1000 : 5000
+            row("at " r "/s: rate kept (events/s)", "latency_" r, "msgs_per_s", "")
+            row("  p50 (ms)", "latency_" r, "p50_ms", "")
+            row("  p99 (ms)", "latency_" r, "p99_ms", r == 1000 ? "abs le 2" : "flow le 0.05")
+            row("  CPU per event, target (us)", "latency_" r "_cpu", "target_us", "")
+            row("  CPU per event, broker (us)", "latency_" r "_cpu", "broker_us", "")
+            row("  CPU per event, load generator (us)", "latency_" r "_cpu", "loadgen_us", "")
+        }
+        row("peak RSS, latency runs (MB)", "rss_latency", "peak_rss_mb", "")
+        for (j = 1; j <= 2; j++) {
+            r = j == 1 ? 1000 : 5000
+            printf "the broker alone at %d msgs/s: kept %s/s, p50 %s ms, p99 %s ms; CPU per message" \
+                " broker %s us, load generator %s us\n", r, fmt(med("broker", r, "msgs_per_s")),
+                fmt(med("broker", r, "p50_ms")), fmt(med("broker", r, "p99_ms")),
+                fmt(med("broker", r "_cpu", "broker_us")), fmt(med("broker", r "_cpu", "loadgen_us"))
+        }
+    }' "$out" >"$tmp/table"
 {
     echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $commit on $(nproc) cores," \
         "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)," \
-        "load average $(cut -d' ' -f1-3 /proc/loadavg); N=$n, medians of $rounds rounds," \
-        "node-red $want, node $(node --version)"
-    values siteward_ingest_incidents msgs_per_s "$tmp/s"
-    values peer_ingest_incidents msgs_per_s "$tmp/p"
-    line "throughput, N events until every incident state is out" "$tmp/s" "$tmp/p" "ge 1.5" events/s
-    echo "  siteward meanwhile durable and applied (store): $(median siteward_ingest_stored msgs_per_s) events/s"
-    for r in 1000 5000; do
-        for q in p99 p50; do
-            t=none
-            [ $r = 5000 ] && [ $q = p99 ] && t="le 0.05"
-            values siteward_latency_$r ${q}_ms "$tmp/s"
-            values peer_latency_$r ${q}_ms "$tmp/p"
-            line "latency $q at $r events/s" "$tmp/s" "$tmp/p" "$t" ms
-        done
-        echo "  the broker alone at $r msgs/s (the floor under both): p50 $(median broker_$r p50_ms) ms," \
-            "p99 $(median broker_$r p99_ms) ms"
-    done
-    rss_values siteward "$tmp/s"
-    rss_values peer "$tmp/p"
-    line "peak RSS (VmHWM)" "$tmp/s" "$tmp/p" "le 0.2" MB
-    echo "  at the end of the throughput run: siteward anonymous $(median siteward_rss_ingest rss_anon_mb) MB" \
-        "+ mapped store $(median siteward_rss_ingest rss_file_mb) MB; peer anonymous" \
-        "$(median peer_rss_ingest rss_anon_mb) MB"
-    for run in ingest latency; do
-        values siteward_cpu_$run cpu_us_per_event "$tmp/s"
-        values peer_cpu_$run cpu_us_per_event "$tmp/p"
-        line "CPU time per event, $run runs (all threads)" "$tmp/s" "$tmp/p" none us
-    done
+        "load average $load0 before, $load1 after; N=$n, $rounds rounds," \
+        "SECONDS_PER_RATE=$lat_s, INFLIGHT=$inflight, node-red $want, node $(node --version)"
+    cat "$tmp/table"
 } >"$tmp/summary"
 echo
 cat "$tmp/summary"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "log.h"
 #include "siteward/types.h"
@@ -76,45 +77,42 @@ static int sw__reserve(sw_inbox *ib, size_t size)
     return posix_fallocate(fd, 0, (off_t)size);
 }
 
-int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync, uint64_t applied)
+/* LMDB's words for a file it cannot trust. */
+static int sw__damaged(int rc)
 {
-    char path[4096];
+    return rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
+           rc == MDB_VERSION_MISMATCH || rc == MDB_BAD_TXN;
+}
+
+/* Open the environment at `path` and find where numbering goes on; every
+ * record is visited, so a tree an OS crash left inconsistent shows here
+ * (as a damage code) rather than in the middle of running. Returns an LMDB
+ * code or an errno; ENOSPC when the file cannot be allocated. */
+static int sw__open_env(sw_inbox *ib, const char *path, int flags, uint64_t applied)
+{
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_val k, v;
     int rc;
 
-    memset(ib, 0, sizeof *ib);
-    ib->nosync = nosync;
-    pthread_mutex_init(&ib->lock, NULL);
-    snprintf(path, sizeof path, "%s/inbox", state_dir);
-    if (mkdir(path, 0750) && errno != EEXIST) {
-        sw_log(SW_LOG_ERR, "inbox: cannot create %s: %s", path, strerror(errno));
-        return SW_ESTORE;
-    }
     ib->mapsize = (size_t)64 << 20;
     /* MDB_WRITEMAP: a commit writes into the shared map instead of a
      * pwrite() per page, which is what the MQTT callback's time went to.
      * The file is allocated in full beforehand (sw__reserve), so a full disk
      * shows as an error when the map grows, never as SIGBUS on a write. */
     if ((rc = mdb_env_create(&ib->env)) || (rc = mdb_env_set_mapsize(ib->env, ib->mapsize)) ||
-        (rc = mdb_env_open(ib->env, path, MDB_NOTLS | MDB_WRITEMAP | (nosync ? MDB_NOSYNC : 0),
-                           0640))) {
-        sw_log(SW_LOG_ERR, "inbox: open %s: %s", path, mdb_strerror(rc));
-        if (ib->env)
-            mdb_env_close(ib->env);
-        ib->env = NULL;
-        return SW_ESTORE;
-    }
+        (rc = mdb_env_open(ib->env, path,
+                           MDB_NOTLS | (flags & SW_INBOX_WRITEMAP ? MDB_WRITEMAP : 0) |
+                               (flags & SW_INBOX_NOSYNC ? MDB_NOSYNC : 0),
+                           0640)))
+        goto fail;
     MDB_envinfo info;
     mdb_env_info(ib->env, &info);
     ib->mapsize = info.me_mapsize;
     if ((rc = sw__reserve(ib, ib->mapsize))) {
         sw_log(SW_LOG_ERR, "inbox: cannot allocate %zu MiB in %s: %s", ib->mapsize >> 20, path,
                strerror(rc));
-        mdb_env_close(ib->env);
-        ib->env = NULL;
-        return SW_ENOSPC;
+        goto fail;
     }
     if ((rc = mdb_txn_begin(ib->env, NULL, 0, &txn)))
         goto fail;
@@ -123,18 +121,65 @@ int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync, uint64_t appl
         goto fail;
     }
     ib->next_seq = applied + 1;
-    if (!mdb_cursor_get(cur, &k, &v, MDB_LAST) && k.mv_size == 8 &&
-        sw_be64_get(k.mv_data) >= ib->next_seq)
-        ib->next_seq = sw_be64_get(k.mv_data) + 1;
+    int walk;
+    for (walk = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !walk;
+         walk = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (k.mv_size == 8 && sw_be64_get(k.mv_data) >= ib->next_seq)
+            ib->next_seq = sw_be64_get(k.mv_data) + 1;
     mdb_cursor_close(cur);
+    if (walk != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        rc = walk;
+        goto fail;
+    }
     if ((rc = mdb_txn_commit(txn)))
         goto fail;
     return 0;
 fail:
-    sw_log(SW_LOG_ERR, "inbox: %s", mdb_strerror(rc));
-    mdb_env_close(ib->env);
+    if (ib->env)
+        mdb_env_close(ib->env);
     ib->env = NULL;
-    return SW_ESTORE;
+    return rc;
+}
+
+int sw_inbox_open(sw_inbox *ib, const char *state_dir, int flags, uint64_t applied)
+{
+    char path[4096], aside[4200];
+    int rc;
+
+    memset(ib, 0, sizeof *ib);
+    ib->nosync = flags & SW_INBOX_NOSYNC;
+    pthread_mutex_init(&ib->lock, NULL);
+    snprintf(path, sizeof path, "%s/inbox", state_dir);
+    for (int attempt = 0;; attempt++) {
+        if (mkdir(path, 0750) && errno != EEXIST) {
+            sw_log(SW_LOG_ERR, "inbox: cannot create %s: %s", path, strerror(errno));
+            return SW_ESTORE;
+        }
+        if (!(rc = sw__open_env(ib, path, flags, applied)))
+            return 0;
+        if (rc == ENOSPC)
+            return SW_ENOSPC;
+        if (!sw__damaged(rc) || attempt) {
+            sw_log(SW_LOG_ERR, "inbox: open %s: %s", path, mdb_strerror(rc));
+            return SW_ESTORE;
+        }
+        /* An OS crash or power loss in process durability (the file is
+         * written through a shared map with no ordered flushes: lmdb.h,
+         * MDB_NOSYNC) can leave it unreadable. What it held past the
+         * store's applied mark is lost; the rest was applied already. */
+        snprintf(aside, sizeof aside, "%s.damaged-%lld", path, (long long)time(NULL));
+        if (rename(path, aside)) {
+            sw_log(SW_LOG_ERR, "inbox: %s is damaged (%s) and cannot be moved aside: %s", path,
+                   mdb_strerror(rc), strerror(errno));
+            return SW_ESTORE;
+        }
+        sw_log(SW_LOG_ERR,
+               "inbox: %s was damaged (%s), as an OS crash can leave it in process durability; "
+               "moved to %s and started empty: messages received after inbox sequence %llu "
+               "and not yet applied are lost",
+               path, mdb_strerror(rc), aside, (unsigned long long)applied);
+    }
 }
 
 void sw_inbox_close(sw_inbox *ib)

@@ -50,12 +50,19 @@ typedef struct sw_inbox {
     int nosync;
 } sw_inbox;
 
-/* Open STATE_DIR/inbox. `applied`: the last sequence number the store has
+/* How the inbox's file is written. */
+enum {
+    SW_INBOX_NOSYNC = 1,   /* commits not flushed; sw_inbox_sync() does, every second */
+    SW_INBOX_WRITEMAP = 2, /* commits write into a shared map (MDB_WRITEMAP) */
+};
+
+/* Open STATE_DIR/inbox with `flags` (SW_INBOX_*). `applied`: the last
+ * sequence number the store has
  * applied (engine.h). Numbering continues above both it and the last message
  * kept, so it never goes backwards, even when the inbox was trimmed empty:
  * a number reused below the applied mark would hide its message from the
  * next replay. */
-int sw_inbox_open(sw_inbox *ib, const char *state_dir, int nosync, uint64_t applied);
+int sw_inbox_open(sw_inbox *ib, const char *state_dir, int flags, uint64_t applied);
 /* Safe while the MQTT thread retries sw_inbox_append(): that then fails. */
 void sw_inbox_close(sw_inbox *ib);
 /* Store `m` and set m->seq. Returns 0, SW_ENOSPC (disk full) or SW_ESTORE. */

@@ -31,6 +31,15 @@ enum {
  * this timer makes the delay at most one interval plus the handshake. */
 #define SW__RETRY_MS 250
 
+/* MQTT 5 Maximum Packet Size in CONNECT: the broker drops, rather than
+ * sends, a larger message for siteward, so no client can make Paho
+ * allocate more than this for one packet (Paho 1.3.12 allocates whatever a
+ * packet's remaining length says). Payloads over SW_PAYLOAD_MAX (64 KiB)
+ * still arrive to be dead-lettered as too_large; the shipped broker configs
+ * refuse packets over 1 MiB from any client (max_packet_size), so nothing
+ * between the two limits is lost silently. */
+#define SW__PACKET_MAX (2u << 20)
+
 /* Until the broker says otherwise (MQTT 5 Receive Maximum). */
 #define SW__WINDOW_DEFAULT 19
 
@@ -408,6 +417,9 @@ static int sw__connect(sw_mqtt *mq)
      * while it is down (up to a week). */
     p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
     p.value.integer4 = 7 * 24 * 3600;
+    MQTTProperties_add(&props, &p);
+    p.identifier = MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE;
+    p.value.integer4 = SW__PACKET_MAX;
     MQTTProperties_add(&props, &p);
     co.cleanstart = 0;
     if (mq->cfg->username[0]) {

@@ -1,5 +1,6 @@
-// Node-RED settings for the bench's peer (bench/run-peer.sh): headless (no
-// editor, no HTTP listener at all), the flow from bench/peer/flow.json, the
+// Node-RED settings for the bench's peers (bench/run-peer.sh): headless (no
+// editor, no HTTP listener at all), the flow from bench/peer/flow.json (or
+// the file PEER_FLOW names in this folder, e.g. flow-min.json), the
 // user directory in the run's temp dir, context in memory, nothing fetched
 // from the network.
 'use strict';
@@ -10,7 +11,7 @@ if (!process.env.PEER_USERDIR)
 
 module.exports = {
     userDir: process.env.PEER_USERDIR,
-    flowFile: path.join(__dirname, 'flow.json'),
+    flowFile: path.join(__dirname, process.env.PEER_FLOW || 'flow.json'),
     credentialSecret: false,
     httpAdminRoot: false,
     httpNodeRoot: false,

@@ -106,6 +106,19 @@ class DeadLetters(E2E):
         self.assertEqual(s["rejected"], base["rejected"] + len(CASES))
         self.assertIs(self.daemon.died(), None)
 
+    def test_oversized_packet_never_reaches_siteward(self):
+        """siteward's CONNECT carries a Maximum Packet Size (2 MiB): the
+        broker drops a larger message for it instead of making Paho allocate
+        it. What comes after is applied as usual."""
+        self.pub.publish(self.topic("A/event/sensor/huge"),
+                         b'{"type": "smoke", "pad": "' + b"z" * (3 << 20) + b'"}')
+        self.event("A", "d9", {"type": "smoke", "id": "after",
+                               "location": {"building": "9", "floor": "1"}})
+        inc = self.incident("A")
+        self.assertEqual(inc["sources"], ["sensor/d9"])
+        s = self.stats(lambda s: s["accepted"] >= 1)
+        self.assertEqual((s["received"], s["rejected"]), (1, 0), "the huge one never arrived")
+
     def test_bad_message_between_good_ones(self):
         loc = {"building": "2", "floor": "5"}
         self.event("A", "d1", {"type": "smoke", "id": "g1", "location": loc})

@@ -68,6 +68,23 @@ class InboxSequence(E2E):
         st = self.sub.last_json(self.daemon.stats_topic, lambda s: s["inbox_backlog"] == 0, 30)
         self.assertEqual(st["accepted"], DURING, json.dumps(st))
 
+    def test_damaged_inbox_is_set_aside(self):
+        """What an OS crash can do to the inbox in process durability (its
+        pages reach the disk in no set order): both meta pages garbage."""
+        self.send(0, 3)
+        wait_until(lambda: self.daemon.count("dedup") >= 3, 30, "the first events applied")
+        self.assertEqual(self.daemon.terminate(), 0)
+        data = os.path.join(self.daemon.state, "inbox", "data.mdb")
+        with open(data, "r+b") as f:
+            f.write(os.urandom(8192))
+        self.daemon.start(watcher=self.sub)
+        log = self.daemon.log()
+        self.assertIn("was damaged", log)
+        aside = [d for d in os.listdir(self.daemon.state) if d.startswith("inbox.damaged-")]
+        self.assertEqual(len(aside), 1, os.listdir(self.daemon.state))
+        self.send(3, 5)
+        wait_until(lambda: self.daemon.count("dedup") >= 8, 30, "events applied afterwards")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -103,6 +103,7 @@ static void test_shipped_config(void **state)
     assert_string_equal(cfg.password, "");
     assert_int_equal(cfg.durability, SW_DURABLE_PROCESS);
     assert_int_equal(cfg.stats_interval_ms, 10000);
+    assert_int_equal(cfg.queue_limit, (size_t)16 << 20);
     assert_true(cfg.clock_scale == 1.0);
 
     /* map decodes foreign devices' messages before decode sees them. */
@@ -281,6 +282,7 @@ static void test_options(void **state)
     sw_config cfg;
     load_ok(WITH("\"_comment\": \"ignored\", \"_note\": 5, \"durability\": \"power\","
                  " \"stats_interval\": \"1s\", \"username\": \"siteward\","
+                 " \"memory_queue_mb\": 3,"
                  " \"password_file\": \"secret.txt\", \"plugin_dir\": \"lib/plugins\","
                  " \"broker\": \"ssl://broker.example:8883\", \"instance\": \"i-1\","
                  " \"prefix\": \"acme/east/sw\", \"state_dir\": \"/srv/sw-state\","
@@ -288,6 +290,7 @@ static void test_options(void **state)
             NULL, &cfg);
     assert_int_equal(cfg.durability, SW_DURABLE_POWER);
     assert_int_equal(cfg.stats_interval_ms, 1000);
+    assert_int_equal(cfg.queue_limit, (size_t)3 << 20);
     assert_string_equal(cfg.username, "siteward");
     /* The first line of the file, without its line end. */
     assert_string_equal(cfg.password, "s3cret pass");
@@ -401,6 +404,10 @@ static void test_bad_configs(void **state)
         {WITH("\"stats_interval\": \"1wd\","), "stats_interval"},
         {WITH("\"stats_interval\": \"8wh\","), "stats_interval"},
         {WITH("\"stats_interval\": 10,"), "stats_interval"},
+        {WITH("\"memory_queue_mb\": 0,"), "memory_queue_mb"},
+        {WITH("\"memory_queue_mb\": 4097,"), "memory_queue_mb"},
+        {WITH("\"memory_queue_mb\": 1.5,"), "memory_queue_mb"},
+        {WITH("\"memory_queue_mb\": \"16\","), "memory_queue_mb"},
         {WITH("\"log_level\": \"verbose\","), "log_level"},
         {WITH("\"log_level\": \"error\","), "log_level"},
         {WITH("\"log_level\": \"INFO\","), "log_level"},
