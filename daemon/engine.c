@@ -53,12 +53,6 @@ int sw_engine_init(sw_engine *e, const sw_config *cfg, const sw_policy *policy, 
     return rc;
 }
 
-/* A policy duration on the engine's clock (--clock-scale). */
-static int64_t sw__scaled(const sw_engine *e, int64_t ms)
-{
-    return e->cfg->clock_scale > 0 ? (int64_t)((double)ms / e->cfg->clock_scale) : ms;
-}
-
 /* Opened time: the device's own time when it is plausible, else arrival. */
 static int64_t sw__first_alarm(const sw_msg *m)
 {
@@ -282,7 +276,7 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
      * re-open a purged or closed incident. (An event without "ts" is taken
      * as sent when received, so a device that retransmits must send ts.) */
     if (m->kind == SW_MSG_EVENT && !b->replay &&
-        m->received_ms - m->ts_ms > sw__scaled(b->e, b->e->policy->dedup_ms)) {
+        m->received_ms - m->ts_ms > sw_expect_scaled(b, b->e->policy->dedup_ms)) {
         if ((rc = sw__record(b, m, in->seq, NULL, 1)) || (rc = sw_engine_dedup_put(b, m, "")))
             return rc;
         b->stats.accepted++;
