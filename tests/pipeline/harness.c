@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "harness.h"
 
 #include <stdio.h>
@@ -132,6 +133,36 @@ cJSON *h_last(harness *h, const char *topic)
         if (!strcmp(h->pubs[i].topic, topic))
             return cJSON_Parse(h->pubs[i].payload);
     return NULL;
+}
+
+int h_timeline_count(harness *h, const char *id, const char *needle)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    char prefix[SW_ID_MAX + 2];
+    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s/", id);
+    MDB_val k = {plen, prefix}, v;
+    int n = 0;
+    if (sw_store_begin(&h->store, 0, &txn) ||
+        mdb_cursor_open(txn, h->store.dbi[SW_DB_TIMELINE], &cur))
+        abort();
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         !r && k.mv_size > plen && !memcmp(k.mv_data, prefix, plen);
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        n += memmem(v.mv_data, v.mv_size, needle, strlen(needle)) != NULL;
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+size_t h_entries(harness *h, enum sw_db db)
+{
+    MDB_txn *txn;
+    if (sw_store_begin(&h->store, 0, &txn))
+        abort();
+    size_t n = sw_store_count(&h->store, txn, db);
+    mdb_txn_abort(txn);
+    return n;
 }
 
 int h_count(harness *h, const char *topic)

@@ -52,6 +52,10 @@ void h_restart(harness *h);
 void h_clear(harness *h);
 /* The last publication on `topic` (parsed; caller deletes), or NULL. */
 cJSON *h_last(harness *h, const char *topic);
+/* Timeline entries of incident `id` whose stored JSON contains `needle`. */
+int h_timeline_count(harness *h, const char *id, const char *needle);
+/* Entries of database `db`. */
+size_t h_entries(harness *h, enum sw_db db);
 /* How many publications were made on `topic`. */
 int h_count(harness *h, const char *topic);
 /* Publications whose topic starts with `prefix`. */

@@ -29,26 +29,6 @@ static cJSON *command(harness *h, int64_t ms, const char *user, const char *json
     return h_last(h, topic);
 }
 
-/* Timeline entries of incident `id` whose JSON contains `needle`. */
-static int timeline_count(harness *h, const char *id, const char *needle)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    char prefix[160];
-    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s/", id);
-    MDB_val k = {plen, prefix}, v;
-    int n = 0;
-    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, h->store.dbi[SW_DB_TIMELINE], &cur), 0);
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         !r && k.mv_size > plen && !memcmp(k.mv_data, prefix, plen);
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        n += memmem(v.mv_data, v.mv_size, needle, strlen(needle)) != NULL;
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return n;
-}
-
 static void assert_reply(cJSON *r, const char *request_id, int ok, int duplicate)
 {
     assert_non_null(r);
@@ -89,14 +69,14 @@ static void test_repeated_command_is_applied_once(void **state)
     r = command(h, t0 + 5 * MIN, "li.wei", comment);
     assert_reply(r, "c-1", 1, 1);
     cJSON_Delete(r);
-    assert_int_equal(timeline_count(h, FIRE, "\"op\":\"comment\""), 1);
+    assert_int_equal(h_timeline_count(h, FIRE, "\"op\":\"comment\""), 1);
     assert_int_equal(h_count(h, "siteward/A/incident/" FIRE), updates);
 
     /* The key is the user's: another user's c-1 is another command. */
     r = command(h, t0 + 6 * MIN, "wang.fang", comment);
     assert_reply(r, "c-1", 1, 0);
     cJSON_Delete(r);
-    assert_int_equal(timeline_count(h, FIRE, "\"op\":\"comment\""), 2);
+    assert_int_equal(h_timeline_count(h, FIRE, "\"op\":\"comment\""), 2);
 }
 
 static void test_reopen_after_close_is_not_doubled(void **state)
@@ -123,8 +103,8 @@ static void test_reopen_after_close_is_not_doubled(void **state)
     assert_reply(r, "c-3", 1, 1);
     assert_string_equal(h_str(cJSON_GetObjectItemCaseSensitive(r, "incident"), "state"), "closed");
     cJSON_Delete(r);
-    assert_int_equal(timeline_count(h, FIRE, "\"op\":\"reopen\""), 1);
-    assert_int_equal(timeline_count(h, FIRE, "\"to\":\"open\""), 1);
+    assert_int_equal(h_timeline_count(h, FIRE, "\"op\":\"reopen\""), 1);
+    assert_int_equal(h_timeline_count(h, FIRE, "\"to\":\"open\""), 1);
     assert_int_equal(h->engine.stats.duplicates, 1);
 }
 
@@ -142,7 +122,7 @@ static void test_what_is_not_deduplicated(void **state)
     fire(h, t0);
     cJSON_Delete(command(h, t0 + MIN, "li.wei", bare));
     cJSON_Delete(command(h, t0 + MIN, "li.wei", bare));
-    assert_int_equal(timeline_count(h, FIRE, "\"op\":\"comment\""), 2);
+    assert_int_equal(h_timeline_count(h, FIRE, "\"op\":\"comment\""), 2);
     for (int i = 0; i < 2; i++) {
         r = command(h, t0 + 2 * MIN, "li.wei", unknown);
         assert_reply(r, "c-9", 0, 0);
@@ -188,15 +168,6 @@ static int has_key(harness *h, enum sw_db db, const char *key)
     return rc == 0;
 }
 
-static size_t entries(harness *h, enum sw_db db)
-{
-    MDB_txn *txn;
-    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
-    size_t n = sw_store_count(&h->store, txn, db);
-    mdb_txn_abort(txn);
-    return n;
-}
-
 static void purge(harness *h, int64_t now)
 {
     int purged;
@@ -229,14 +200,14 @@ static void test_keys_outlive_the_window_only_with_their_incident(void **state)
     r = command(h, t0 + 31 * day, "li.wei", comment);
     assert_reply(r, "c-1", 1, 1);
     cJSON_Delete(r);
-    assert_int_equal(timeline_count(h, FIRE, "\"op\":\"comment\""), 1);
+    assert_int_equal(h_timeline_count(h, FIRE, "\"op\":\"comment\""), 1);
 
     /* Closed and purged a year later: its keys go with it. */
     cJSON_Delete(command(h, t0 + 32 * day, "li.wei",
                          "{\"op\":\"close\",\"incident\":\"" FIRE "\",\"request_id\":\"c-2\"}"));
     purge(h, t0 + 32 * day + 366 * day);
     assert_false(has_key(h, SW_DB_INCIDENTS, FIRE));
-    assert_int_equal(entries(h, SW_DB_DEDUP), 0);
+    assert_int_equal(h_entries(h, SW_DB_DEDUP), 0);
 }
 
 /* A retransmission later than the dedup window, with its own old time, is
@@ -257,8 +228,8 @@ static void test_stale_retransmission_changes_nothing(void **state)
 
     h_send(h, t0 + 31 * day, "siteward/A/event/sensor/d17", smoke);
     assert_int_equal(h_count_prefix(h, "siteward/A/"), published);
-    assert_int_equal(entries(h, SW_DB_INCIDENTS), 1);
-    assert_int_equal(entries(h, SW_DB_RECORDS), 1);
+    assert_int_equal(h_entries(h, SW_DB_INCIDENTS), 1);
+    assert_int_equal(h_entries(h, SW_DB_RECORDS), 1);
     assert_true(has_key(h, SW_DB_DEDUP, "E/A/sensor/d17/e1"));
     MDB_txn *txn;
     MDB_cursor *cur;
