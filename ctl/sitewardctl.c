@@ -30,6 +30,7 @@
 #include "timeutil.h"
 
 #define SW_EX_USAGE   64
+#define SW_EX_DATAERR 65 /* something stored could not be read; it was shown as such */
 #define SW_EX_NOINPUT 66
 
 #ifndef SW_DEFAULT_STATE
@@ -50,6 +51,7 @@ typedef struct ctl {
     int only_open;
     int only_closed;
     const char *from, *to; /* dates opened, inclusive, at each site's offset */
+    int unreadable;        /* stored values that could not be read, each reported */
 } ctl;
 
 static void usage(FILE *f)
@@ -112,8 +114,12 @@ static int cmd_list(ctl *c, int export_all)
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         sw_incident inc;
-        if (sw_incident_decode(v.mv_data, v.mv_size, &inc))
+        if (sw_incident_decode(v.mv_data, v.mv_size, &inc)) {
+            fprintf(stderr, "sitewardctl: incident %.*s is unreadable (%zu bytes)\n",
+                    (int)k.mv_size, (const char *)k.mv_data, v.mv_size);
+            c->unreadable++;
             continue;
+        }
         if (export_all || matches(c, &inc)) {
             cJSON *pub = sw_incident_public(&inc, tz_of(c, inc.site));
             if (c->json || export_all) {
@@ -135,7 +141,7 @@ static int cmd_list(ctl *c, int export_all)
     mdb_txn_abort(txn);
     if (!c->json && !export_all)
         printf("%d incident%s\n", n, n == 1 ? "" : "s");
-    return 0;
+    return c->unreadable ? SW_EX_DATAERR : 0;
 }
 
 /* Contacts stored with reports on incident `id` (personal data). */
@@ -216,8 +222,22 @@ static int load(ctl *c, MDB_txn *txn, const char *id, sw_incident *inc, cJSON **
          !rc && k.mv_size == plen + 4 && !memcmp(k.mv_data, prefix, plen);
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         cJSON *e = cJSON_ParseWithLength(v.mv_data, v.mv_size);
-        if (!e)
+        uint32_t seq = sw_be32_get((const unsigned char *)k.mv_data + plen);
+        /* Never left out: the record of an incident must show its gaps
+         * (a value cut short by an old siteward, a damaged page). */
+        if (!e) {
+            char why[96];
+            snprintf(why, sizeof why, "timeline entry %u cannot be read (%zu bytes)", seq,
+                     v.mv_size);
+            fprintf(stderr, "sitewardctl: incident %s: %s\n", id, why);
+            c->unreadable++;
+            e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "kind", "unreadable");
+            cJSON_AddNumberToObject(e, "seq", seq);
+            cJSON_AddStringToObject(e, "error", why);
+            cJSON_AddItemToArray(*entries, e);
             continue;
+        }
         char when[40];
         sw_time_format((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "ts")), tz,
                        when, sizeof when);
@@ -277,7 +297,7 @@ static int cmd_timeline(ctl *c, const char *id)
     cJSON_Delete(entries);
     sw_incident_free(&inc);
     mdb_txn_abort(txn);
-    return 0;
+    return c->unreadable ? SW_EX_DATAERR : 0;
 }
 
 /* The post-incident review: a draft before submission (the record the
@@ -286,12 +306,15 @@ static cJSON *review_doc(ctl *c, const sw_incident *inc, cJSON *entries)
 {
     cJSON *doc = cJSON_CreateObject(), *e;
     cJSON *esc = cJSON_CreateArray(), *cmds = cJSON_CreateArray(), *submitted = NULL;
+    cJSON *unreadable = cJSON_CreateArray();
 
     cJSON_ArrayForEach(e, entries)
     {
         const char *kind = sget(e, "kind");
         if (!strcmp(kind, "escalation"))
             cJSON_AddItemToArray(esc, cJSON_Duplicate(e, 1));
+        else if (!strcmp(kind, "unreadable"))
+            cJSON_AddItemToArray(unreadable, cJSON_CreateString(sget(e, "error")));
         else if (!strcmp(kind, "command")) {
             cJSON_AddItemToArray(cmds, cJSON_Duplicate(e, 1));
             if (!strcmp(sget(e, "op"), "review"))
@@ -305,6 +328,10 @@ static cJSON *review_doc(ctl *c, const sw_incident *inc, cJSON *entries)
                           cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(pub, "obligations"), 1));
     cJSON_AddItemToObject(doc, "escalations", esc);
     cJSON_AddItemToObject(doc, "commands", cmds);
+    if (cJSON_GetArraySize(unreadable))
+        cJSON_AddItemToObject(doc, "unreadable", unreadable);
+    else
+        cJSON_Delete(unreadable);
     if (submitted) {
         cJSON *r = cJSON_AddObjectToObject(doc, "review");
         static const char *const keys[] = {"problem", "rectification", "optimization", NULL};
@@ -360,6 +387,8 @@ static void review_md(const cJSON *doc)
                *sget(e, "obligation") ? sget(e, "obligation") : "(opened)", nget(e, "step"),
                sget(e, "role"), overdue);
     }
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "unreadable"))
+        printf("**Incomplete record: %s.**\n\n", e->valuestring);
     printf("\n## Commands\n\n| time | op | by | note |\n|---|---|---|---|\n");
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "commands")) printf(
         "| %s | %s | %s | %s |\n", sget(e, "ts"), sget(e, "op"), sget(e, "by"), sget(e, "note"));
@@ -464,7 +493,7 @@ static int cmd_review(ctl *c, const char *id)
     cJSON_Delete(entries);
     sw_incident_free(&inc);
     mdb_txn_abort(txn);
-    return 0;
+    return c->unreadable ? SW_EX_DATAERR : 0;
 }
 
 int main(int argc, char **argv)

@@ -80,12 +80,19 @@ int sw_batch_new_id(sw_batch *b, const char *site, int64_t ms, int tz, char *out
         n = sw_be32_get(v.mv_data);
     else if (rc && rc != SW_ENOENT)
         return rc;
-    n++;
-    sw_be32_put(be, n);
-    if ((rc = sw_store_put(b->e->store, b->txn, SW_DB_META, key, klen, be, 4)))
+    /* Retention deletes the counters of past days (retention.c). A day
+     * without one may still have incidents (an alarm replayed at a window
+     * end that fired days late): never give out a number already taken. */
+    int check = rc == SW_ENOENT;
+    do {
+        n++;
+        snprintf(out, len, "%s-%s-%04" PRIu32, site, date, n);
+    } while (check &&
+             !(rc = sw_store_get(b->e->store, b->txn, SW_DB_INCIDENTS, out, strlen(out), &v)));
+    if (check && rc != SW_ENOENT)
         return rc;
-    snprintf(out, len, "%s-%s-%04" PRIu32, site, date, n);
-    return 0;
+    sw_be32_put(be, n);
+    return sw_store_put(b->e->store, b->txn, SW_DB_META, key, klen, be, 4);
 }
 
 /* Add the message payload as stored: personal data removed from reports;
@@ -174,7 +181,9 @@ static int sw__correlate(sw_batch *b, const sw_msg *m, sw_dirty **out)
     return rc;
 }
 
-int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by)
+/* A record (sw_engine_record); `stale`: kept because the event's own time
+ * is older than the dedup keys are kept (sw__event_or_report). */
+static int sw__record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by, int stale)
 {
     char key[SW_SITE_MAX + 24];
     size_t n = (size_t)snprintf(key, sizeof key, "%s/", m->site);
@@ -189,6 +198,8 @@ int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_
     cJSON_AddStringToObject(o, "class", m->cls);
     if (silenced_by)
         cJSON_AddStringToObject(o, "silenced_by", silenced_by);
+    if (stale)
+        cJSON_AddBoolToObject(o, "stale", 1);
     sw__add_payload(o, m);
     txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -199,12 +210,24 @@ int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_
     return rc;
 }
 
+int sw_engine_record(sw_batch *b, sw_msg *m, uint64_t seq, const char *silenced_by)
+{
+    return sw__record(b, m, seq, silenced_by, 0);
+}
+
 int sw_engine_dedup_put(sw_batch *b, const sw_msg *m, const char *id)
 {
+    unsigned char val[8 + SW_ID_MAX];
+    size_t n = strlen(id);
+
     if (!m->dedup_key[0])
         return 0;
-    return sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), id,
-                        strlen(id));
+    if (n > SW_ID_MAX)
+        return SW_EINVAL;
+    sw_be64_put(val, (uint64_t)m->received_ms);
+    memcpy(val + 8, id, n);
+    return sw_store_put(b->e->store, b->txn, SW_DB_DEDUP, m->dedup_key, strlen(m->dedup_key), val,
+                        8 + n);
 }
 
 /* A retransmission: count it; a report or command gets its answer again. */
@@ -227,7 +250,7 @@ static int sw__duplicate(sw_batch *b, sw_msg *m, const sw_inmsg *in, int *is_dup
     b->stats.duplicates++;
     if (m->kind == SW_MSG_EVENT)
         return 0;
-    snprintf(id, sizeof id, "%.*s", (int)v.mv_size, (const char *)v.mv_data);
+    sw_dedup_value(&v, NULL, id);
     if (id[0] && (rc = sw_batch_load(b, id, &d)) && rc != SW_ENOENT)
         return rc;
     return sw_batch_reply(b, m, in, d, 1, NULL, NULL);
@@ -245,6 +268,20 @@ static int sw__event_or_report(sw_batch *b, sw_msg *m, const sw_inmsg *in)
         return sw_msg_reject(m, "unknown_class", "class \"%s\" is not in the policy", m->cls);
     if (!b->replay && ((rc = sw__duplicate(b, m, in, &dup)) || dup))
         return rc;
+    /* Dedup keys are kept retention.dedup after their event arrived, then
+     * purged (retention.c), so a retransmission later than that would not
+     * be known. The rule that makes this harmless: an event whose own time
+     * is older than retention.dedup is kept in the records, marked stale,
+     * and opens, joins, meets or pages nothing; a forgotten key can never
+     * re-open a purged or closed incident. (An event without "ts" is taken
+     * as sent when received, so a device that retransmits must send ts.) */
+    if (m->kind == SW_MSG_EVENT && !b->replay &&
+        m->received_ms - m->ts_ms > sw_expect_scaled(b, b->e->policy->dedup_ms)) {
+        if ((rc = sw__record(b, m, in->seq, NULL, 1)) || (rc = sw_engine_dedup_put(b, m, "")))
+            return rc;
+        b->stats.accepted++;
+        return 0;
+    }
     /* Expected (planned work) or muted (a silence): kept, paged to nobody. */
     if (!b->replay && ((rc = sw_plan_explain(b, m, &dup)) || dup))
         return rc;

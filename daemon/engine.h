@@ -44,6 +44,13 @@ typedef struct sw_stats {
     uint64_t storage_errors; /* batches the store could not commit (disk full...) */
 } sw_stats;
 
+/* Where a retention step over one database resumes: the next key to
+ * examine (len 0: its start). */
+typedef struct sw_resume {
+    unsigned char key[SW_KEY_MAX];
+    size_t len;
+} sw_resume;
+
 typedef struct sw_engine {
     const sw_config *cfg;
     const sw_policy *policy;
@@ -55,7 +62,9 @@ typedef struct sw_engine {
     uint64_t applied_seq;           /* last inbox sequence applied */
     int storage_fault;              /* the last batch could not be stored */
     char purge_from[SW_ID_MAX + 1]; /* where the next retention step starts */
-    int rounds_armed;               /* the first tick armed the expected rounds */
+    /* ...and its steps over the other owners' databases (retention.c) */
+    sw_resume dedup_from, records_from, seq_from, silences_from;
+    int rounds_armed; /* the first tick armed the expected rounds */
     /* What is owed to the broker (owed.c). */
     uint64_t outbox_next;          /* key of the next outbox entry */
     sw_ids acked;                  /* acknowledged: deleted by the next transaction */
@@ -116,7 +125,12 @@ void sw_engine_free(sw_engine *e);
 
 /* One retention step (retention.c): examine up to `max` incidents from
  * where the last step stopped and purge those the policy no longer keeps
- * at `now`, with their timeline, contacts and deadlines. Sets *purged. */
+ * at `now`, with their timeline, contacts, deadlines and correlation key.
+ * In the same transaction, examine up to `max` keys of each other owner
+ * and delete what it no longer needs: dedup keys past retention.dedup (a
+ * report's or command's only once its incident is gone too), records and
+ * ended silences past retention.keep, incident-number counters of past
+ * days. Sets *purged to the incidents purged. */
 int sw_engine_purge(sw_engine *e, int64_t now, int max, int *purged);
 
 /* Reload (reapply.c): after the policy in e->policy has been replaced, give

@@ -206,15 +206,18 @@ static int sw__retention_parse(const char *path, sw_policy *p)
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(p->root, "retention");
     const char *keep = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "keep"));
     const char *grace = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "review_grace"));
+    const char *dedup = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "dedup"));
     p->keep_ms = 365 * SW_MS_PER_DAY;
     p->review_grace_ms = 30 * SW_MS_PER_DAY;
+    p->dedup_ms = 30 * SW_MS_PER_DAY;
     if (!r)
         return 0;
     if (!cJSON_IsObject(r) || (keep && sw_duration_parse_ms(keep, &p->keep_ms)) ||
-        (grace && sw_duration_parse_ms(grace, &p->review_grace_ms)))
+        (grace && sw_duration_parse_ms(grace, &p->review_grace_ms)) ||
+        (dedup && sw_duration_parse_ms(dedup, &p->dedup_ms)) || p->dedup_ms < 60000)
         return sw_json_error(path, "retention",
-                             "must be {\"keep\": DURATION, \"review_grace\": DURATION} in s, m, "
-                             "h or d");
+                             "must be {\"keep\": DURATION, \"review_grace\": DURATION, "
+                             "\"dedup\": DURATION of at least 1m} in s, m, h or d");
     return 0;
 }
 

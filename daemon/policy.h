@@ -76,6 +76,7 @@ typedef struct sw_policy {
     int quiet_from_min, quiet_to_min; /* local minutes of day; -1: none */
     int64_t keep_ms;         /* closed incidents are kept this long after their last change */
     int64_t review_grace_ms; /* ...and an unsubmitted review this long past its due time */
+    int64_t dedup_ms; /* dedup keys are kept at least this long after their message arrived */
     struct sw_expect_policy *expect; /* expected events (policy_expect.h); owned */
     struct sw_plan_policy *plan;     /* "planned_work" (policy_plan.h), or NULL */
 } sw_policy;

@@ -117,6 +117,9 @@ static int sw__reply(sw_batch *b, sw_msg *m, const sw_inmsg *in, const cJSON *re
         b->stats.rejected++;
     else
         b->stats.accepted++;
+    /* Applied: known again by its request_id (it names no incident). */
+    if (!rc && !code)
+        rc = sw_engine_dedup_put(b, m, "");
     if (!rc && rec)
         rc = sw_batch_reply_attach(b, "silence",
                                    sw_silence_public(rec, site ? site->tz_offset_s : 0));

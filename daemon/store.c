@@ -157,6 +157,11 @@ int sw_store_check_readers(sw_store *st)
     return dead;
 }
 
+const char *sw_store_db_name(enum sw_db db)
+{
+    return db < SW_DB_COUNT ? sw__db_names[db] : "?";
+}
+
 size_t sw_store_count(sw_store *st, MDB_txn *txn, enum sw_db db)
 {
     MDB_stat stat;
@@ -193,6 +198,26 @@ size_t sw_deadline_key(unsigned char *key, int64_t ms, const char *id, const cha
     key[8 + n] = '/';
     memcpy(key + 9 + n, name, m);
     return 9 + n + m;
+}
+
+void sw_dedup_value(const MDB_val *v, int64_t *ms, char *id)
+{
+    const unsigned char *p = v->mv_data;
+    size_t n = v->mv_size;
+    int64_t t = 0;
+
+    /* An id starts with a site's letter, a time with 0 (before 2^56 ms). */
+    if (n >= 8 && p[0] == 0) {
+        t = (int64_t)sw_be64_get(p);
+        p += 8;
+        n -= 8;
+    }
+    if (n > SW_ID_MAX)
+        n = 0;
+    memcpy(id, p, n);
+    id[n] = 0;
+    if (ms)
+        *ms = t;
 }
 
 void sw_be64_put(unsigned char *p, uint64_t v)

@@ -10,11 +10,14 @@
  *   open       SITE/ID                     -> "" while the incident is not closed
  *   deadlines  be64(due_ms) ID/OBLIGATION  -> "" for every pending obligation
  *   timeline   ID/be32(seq)                -> entry JSON {"ts","kind","by",...}
- *   dedup      E/SITE/SOURCE/DEVICE/EVENTID -> incident ID ("" if none opened)
- *              R/SITE/USER/REPORTID         -> incident ID
+ *   dedup      E/SITE/SOURCE/DEVICE/EVENTID -> be64(received ms) incident ID ("" if none opened)
+ *              R/SITE/USER/REPORTID         -> be64(received ms) incident ID
+ *              C/SITE/USER/REQUESTID        -> be64(received ms) incident ID ("" if none)
+ *              (values of older stores are the bare ID: sw_dedup_value() reads both)
  *   corr       SITE/CLASS/KEY              -> be64(last_ms) ID
  *   personal   ID/USER/REPORTID            -> contact JSON (personal data)
  *   records    SITE/be64(ms)/be64(inbox seq) -> JSON of events that open no incident
+ *              (what owns each database's keys and when they go: retention.c)
  *   meta       "inbox_applied"             -> be64 last inbox sequence applied
  *              "seq/SITE/YYYYMMDD"         -> be32 last incident number of that day
  *              "g/..."                     -> the metrics' kept counts (gauges.h)
@@ -85,6 +88,8 @@ size_t sw_store_used(sw_store *st);
 /* Clear the reader slots of processes that died (a killed sitewardctl):
  * a stale slot pins old pages for ever. Returns how many were cleared. */
 int sw_store_check_readers(sw_store *st);
+/* The name of `db` in the environment (static). */
+const char *sw_store_db_name(enum sw_db db);
 /* Entries in `db` (O(1)). */
 size_t sw_store_count(sw_store *st, MDB_txn *txn, enum sw_db db);
 
@@ -103,6 +108,11 @@ int sw_store_del(sw_store *st, MDB_txn *txn, enum sw_db db, const void *key, siz
  * Returns its length. */
 #define SW_DEADLINE_KEY_MAX (8 + SW_ID_MAX + 1 + 48) /* 48: SW_OBL_NAME_MAX (policy.h) */
 size_t sw_deadline_key(unsigned char *key, int64_t ms, const char *id, const char *name);
+
+/* Read a "dedup" value: *ms (may be NULL) the time the key was stored, 0
+ * for values written before siteward kept it; `id` (SW_ID_MAX + 1 bytes)
+ * the incident id, "" for none. */
+void sw_dedup_value(const MDB_val *v, int64_t *ms, char *id);
 
 /* Big-endian integers, so that keys sort by value. */
 void sw_be64_put(unsigned char *p, uint64_t v);

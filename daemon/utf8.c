@@ -1,5 +1,7 @@
 #include "utf8.h"
 
+#include <string.h>
+
 size_t sw_utf8_valid(const char *s, size_t len)
 {
     size_t i = 0;
@@ -23,4 +25,21 @@ size_t sw_utf8_valid(const char *s, size_t len)
         i += n;
     }
     return i;
+}
+
+size_t sw_json_nul_find(const char *s, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!s[i])
+            return i;
+        if (s[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && s[i] == '\\' && i + 1 < len) {
+            if (s[i + 1] == 'u' && i + 6 <= len && !memcmp(s + i + 2, "0000", 4))
+                return i;
+            i++; /* the escaped character, a quote or a backslash among them */
+        }
+    }
+    return len;
 }

@@ -122,6 +122,10 @@ static int correlate_msg(void *ud, sw_msg *m)
                  m->event_id);
     else if (m->kind == SW_MSG_REPORT && m->report_id)
         snprintf(m->dedup_key, sizeof m->dedup_key, "R/%s/%s/%s", m->site, m->user, m->report_id);
+    /* A command is known again by its sender's request_id; one without
+     * can only be applied each time it arrives. */
+    else if (m->kind == SW_MSG_COMMAND && m->request_id)
+        snprintf(m->dedup_key, sizeof m->dedup_key, "C/%s/%s/%s", m->site, m->user, m->request_id);
     if (m->kind == SW_MSG_COMMAND || !m->cls[0])
         return 0;
 

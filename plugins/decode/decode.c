@@ -217,7 +217,8 @@ static int decode_report(decode *d, sw_msg *m)
 static int decode_command(decode *d, sw_msg *m)
 {
     int rc;
-    if ((rc = decode_str(d, m, "request_id", &m->request_id, 128)))
+    /* An id of the contract: it becomes part of the command's dedup key. */
+    if ((rc = decode_id(d, m, "request_id", &m->request_id)))
         return rc;
     if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m->json, "op")))
         return d->api->msg_reject(m, "bad_command", "\"op\" is required: a string");
@@ -239,6 +240,23 @@ static int decode_msg(void *ud, sw_msg *m)
      * the store and into what siteward publishes. */
     if (valid < m->payload_len)
         return d->api->msg_reject(m, "bad_json", "payload is not valid UTF-8 (byte %zu)", valid);
+
+    /* NUL is rejected, not escaped or dropped: cJSON turns \u0000 into a
+     * NUL byte that cuts the stored text there (the rest of the event would
+     * vanish from the timeline and the review), and no field of the
+     * contract has a use for one, so changing the text behind the sender's
+     * back would only hide a broken device. A dead letter shows it. Checked
+     * here, before the payload is used, for every kind and for mapped
+     * payloads too (plugins/map applies the same rule first). */
+    size_t nul = sw_json_nul_find(m->payload, m->payload_len);
+    if (nul < m->payload_len && !m->payload[nul])
+        return d->api->msg_reject(
+            m, "bad_json", "payload has a NUL byte at byte %zu: JSON text cannot hold one", nul);
+    if (nul < m->payload_len)
+        return d->api->msg_reject(m, "bad_field",
+                                  "a string holds \\u0000 (byte %zu): siteward does not accept "
+                                  "NUL characters",
+                                  nul);
 
     /* Decoded already by a plugin before this one (plugins/map). */
     if (m->json)

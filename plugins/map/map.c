@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "siteward/plugin.h"
+#include "utf8.h"
 
 typedef struct map {
     const sw_host_api *api;
@@ -147,7 +148,30 @@ static int map_msg(void *ud, sw_msg *m)
     if (m->size < offsetof(sw_msg, mapping) + sizeof m->mapping || !(mp = m->mapping) ||
         m->kind != SW_MSG_EVENT)
         return 0;
+    /* The decoder's rules (plugins/decode), applied before this plugin
+     * reads anything: UTF-8 only, no NUL (raw or \u0000), and nothing but
+     * whitespace after the value. */
+    size_t bad = sw_utf8_valid(m->payload, m->payload_len);
+    if (bad < m->payload_len)
+        return p->api->msg_reject(m, "bad_json", "payload is not valid UTF-8 (byte %zu)", bad);
+    bad = sw_json_nul_find(m->payload, m->payload_len);
+    if (bad < m->payload_len && !m->payload[bad])
+        return p->api->msg_reject(
+            m, "bad_json", "payload has a NUL byte at byte %zu: JSON text cannot hold one", bad);
+    if (bad < m->payload_len)
+        return p->api->msg_reject(m, "bad_field",
+                                  "a string holds \\u0000 (byte %zu): siteward does not accept "
+                                  "NUL characters",
+                                  bad);
     cJSON *payload = cJSON_ParseWithLengthOpts(m->payload, m->payload_len, &end, 0);
+    while (payload && end < m->payload + m->payload_len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if (payload && end != m->payload + m->payload_len) {
+        cJSON_Delete(payload);
+        return p->api->msg_reject(m, "bad_json", "payload is not valid JSON (byte %zu)",
+                                  (size_t)(end - m->payload));
+    }
     if (!cJSON_IsObject(payload)) {
         cJSON_Delete(payload);
         return p->api->msg_reject(m, "bad_json", "a mapped device's payload must be a JSON object");

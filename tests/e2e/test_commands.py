@@ -3,9 +3,13 @@ carried an MQTT 5 Response Topic, there too with the same Correlation Data;
 state changes and the obligations they meet; stable error codes."""
 
 import json
+import os
+import subprocess
 import unittest
 
-from harness import E2E, response_props
+from harness import BUILD, E2E, response_props
+
+CTL = os.path.join(BUILD, "bin", "sitewardctl")
 
 
 class Commands(E2E):
@@ -154,6 +158,43 @@ class Commands(E2E):
         self.assertEqual(r["incident"]["review"]["status"], "submitted")
         s = self.stats(lambda s: s["incidents_open"] == 0)
         self.assertEqual(s["timers_armed"], 0)
+
+    def timeline(self, iid):
+        r = subprocess.run([CTL, "--state", self.daemon.state, "--config", self.daemon.config,
+                            "--json", "timeline", iid], capture_output=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        return [json.loads(l) for l in r.stdout.decode().splitlines()]
+
+    def test_same_command_twice_is_applied_once(self):
+        """A command is known by user + request_id: sent again (a resend,
+        a broker redelivery, before or after a restart) it is answered
+        again, marked duplicate, and changes nothing."""
+        iid = self.open_fire()
+        comment = {"op": "comment", "incident": iid, "request_id": "d-1", "note": "smell"}
+        first = self.command("A", "li.wei", comment)
+        self.assertTrue(first["ok"], first)
+        self.assertNotIn("duplicate", first)
+        again = self.command("A", "li.wei", comment)
+        self.assertIs(again["ok"], True)
+        self.assertIs(again["duplicate"], True)
+        self.assertEqual(again["incident"]["id"], iid)
+
+        for i, op in enumerate(["close", "reopen", "close"]):
+            r = self.command("A", "li.wei", {"op": op, "incident": iid, "request_id": "s%d" % i})
+            self.assertTrue(r["ok"], r)
+            self.assertNotIn("duplicate", r)
+        self.assertEqual(self.daemon.terminate(), 0)
+        self.daemon.start(watcher=self.sub)
+        r = self.command("A", "li.wei", {"op": "reopen", "incident": iid, "request_id": "s1"})
+        self.assertIs(r["duplicate"], True)
+        self.assertEqual(r["incident"]["state"], "closed")
+        self.assertEqual(self.retained_incidents("A")[iid]["state"], "closed")
+
+        tl = self.timeline(iid)
+        self.assertEqual([e["note"] for e in tl if e.get("op") == "comment"], ["smell"])
+        self.assertEqual([e["request_id"] for e in tl if e.get("op") == "reopen"], ["s1"])
+        self.assertEqual(len([e for e in tl if e["kind"] == "state" and e.get("to") == "open"]), 1)
+        self.assertEqual(self.stats(lambda s: s["duplicates"] >= 1)["duplicates"], 1)
 
 
 if __name__ == "__main__":

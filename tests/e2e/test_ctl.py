@@ -4,7 +4,10 @@ filters, show, timeline, export; contacts only with --show-personal."""
 import json
 import os
 import subprocess
+import struct
 import unittest
+
+import lmdb
 
 from harness import BUILD, E2E
 
@@ -104,6 +107,55 @@ class Ctl(E2E):
         self.assertEqual(len(exported), 2)
         self.ctl("show", "A-20200101-0001", expect=66)
         self.ctl("frobnicate", expect=64)
+
+    def test_unreadable_entries_are_reported_not_skipped(self):
+        """A stored value sitewardctl cannot read (here: an event cut at a
+        NUL, as siteward stored it before NULs were rejected) is named on
+        stderr, shown as an "unreadable" entry, and the exit status is 65."""
+        self.event("A", "d17", {"type": "smoke", "id": "e1",
+                                "location": {"building": "3", "floor": "12"}})
+        fire = self.incident("A")
+        r = self.command("A", "li.wei", {"op": "comment", "incident": fire["id"],
+                                         "request_id": "c1", "note": "checking"})
+        self.assertTrue(r["ok"], r)
+        before = [json.loads(l) for l in self.ctl("timeline", fire["id"], "--json").splitlines()]
+        self.daemon.terminate()
+
+        # Break the first entry and the incident record of a second incident.
+        env = lmdb.open(os.path.join(self.daemon.state, "main"), max_dbs=16, subdir=True,
+                        create=False, map_size=1 << 36)
+        tl, inc = env.open_db(b"timeline", create=False), env.open_db(b"incidents", create=False)
+        key = fire["id"].encode() + b"/" + struct.pack(">I", before[0]["seq"])
+        with env.begin(write=True) as txn:
+            cut = bytes(txn.get(key, db=tl)).split(b'"e1"')[0]
+            txn.put(key, cut, db=tl)
+            txn.put(b"A-20200101-0001", b'{"id":"A-20200101-0001","site":"A"', db=inc)
+        env.close()
+
+        r = subprocess.run([CTL, "--state", self.daemon.state, "--config", self.daemon.config,
+                            "timeline", fire["id"], "--json"], capture_output=True, timeout=20)
+        self.assertEqual(r.returncode, 65)
+        self.assertIn("incident %s: timeline entry %d cannot be read" % (fire["id"],
+                                                                         before[0]["seq"]),
+                      r.stderr.decode())
+        after = [json.loads(l) for l in r.stdout.decode().splitlines()]
+        self.assertEqual(len(after), len(before))
+        self.assertEqual((after[0]["kind"], after[0]["seq"]), ("unreadable", before[0]["seq"]))
+        self.assertEqual(after[1:], before[1:])
+
+        text = self.ctl("timeline", fire["id"], expect=65)
+        self.assertIn("unreadable", text.splitlines()[0])
+        self.assertIn("checking", text)
+        review = json.loads(self.ctl("review", fire["id"], "--format", "json", expect=65))
+        self.assertEqual(len(review["unreadable"]), 1)
+        self.assertIn("Incomplete record: timeline entry", self.ctl("review", fire["id"],
+                                                                    expect=65))
+        listed = subprocess.run([CTL, "--state", self.daemon.state, "list", "--json"],
+                                capture_output=True, timeout=20)
+        self.assertEqual(listed.returncode, 65)
+        self.assertIn("incident A-20200101-0001 is unreadable", listed.stderr.decode())
+        self.assertEqual([json.loads(l)["id"] for l in listed.stdout.decode().splitlines()],
+                         [fire["id"]])
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "harness.h"
 
 #include <stdio.h>
@@ -70,10 +71,7 @@ harness *h_new(const char *policy, double scale)
 void h_free(harness *h)
 {
     char cmd[300];
-    for (int i = 0; i < h->npubs; i++) {
-        free(h->pubs[i].topic);
-        free(h->pubs[i].payload);
-    }
+    h_clear(h);
     sw_engine_free(&h->engine);
     sw_store_close(&h->store);
     sw_plugins_unload(h->plugins);
@@ -120,12 +118,51 @@ void h_restart(harness *h)
         abort();
 }
 
+void h_clear(harness *h)
+{
+    for (int i = 0; i < h->npubs; i++) {
+        free(h->pubs[i].topic);
+        free(h->pubs[i].payload);
+    }
+    h->npubs = 0;
+}
+
 cJSON *h_last(harness *h, const char *topic)
 {
     for (int i = h->npubs - 1; i >= 0; i--)
         if (!strcmp(h->pubs[i].topic, topic))
             return cJSON_Parse(h->pubs[i].payload);
     return NULL;
+}
+
+int h_timeline_count(harness *h, const char *id, const char *needle)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    char prefix[SW_ID_MAX + 2];
+    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s/", id);
+    MDB_val k = {plen, prefix}, v;
+    int n = 0;
+    if (sw_store_begin(&h->store, 0, &txn) ||
+        mdb_cursor_open(txn, h->store.dbi[SW_DB_TIMELINE], &cur))
+        abort();
+    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         !r && k.mv_size > plen && !memcmp(k.mv_data, prefix, plen);
+         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        n += memmem(v.mv_data, v.mv_size, needle, strlen(needle)) != NULL;
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return n;
+}
+
+size_t h_entries(harness *h, enum sw_db db)
+{
+    MDB_txn *txn;
+    if (sw_store_begin(&h->store, 0, &txn))
+        abort();
+    size_t n = sw_store_count(&h->store, txn, db);
+    mdb_txn_abort(txn);
+    return n;
 }
 
 int h_count(harness *h, const char *topic)

@@ -48,8 +48,14 @@ int64_t h_tick(harness *h, int64_t ms);
 /* Close and reopen the store and engine, and hand over what is owed
  * (sw_engine_pump), as a restart does. */
 void h_restart(harness *h);
+/* Forget the publications captured so far (long simulations). */
+void h_clear(harness *h);
 /* The last publication on `topic` (parsed; caller deletes), or NULL. */
 cJSON *h_last(harness *h, const char *topic);
+/* Timeline entries of incident `id` whose stored JSON contains `needle`. */
+int h_timeline_count(harness *h, const char *id, const char *needle);
+/* Entries of database `db`. */
+size_t h_entries(harness *h, enum sw_db db);
 /* How many publications were made on `topic`. */
 int h_count(harness *h, const char *topic);
 /* Publications whose topic starts with `prefix`. */

@@ -282,15 +282,6 @@ static void test_working_hours_count_only_office_time(void **state)
     unlink(path);
 }
 
-static size_t entries(harness *h, enum sw_db db)
-{
-    MDB_txn *txn;
-    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
-    size_t n = sw_store_count(&h->store, txn, db);
-    mdb_txn_abort(txn);
-    return n;
-}
-
 static void test_retention_purges_what_the_policy_no_longer_keeps(void **state)
 {
     harness *h = *state;
@@ -319,8 +310,8 @@ static void test_retention_purges_what_the_policy_no_longer_keeps(void **state)
     /* An open incident is never purged. */
     h_send(h, t0, "siteward/A/event/sensor/w1",
            "{\"type\":\"water_leak\",\"location\":{\"building\":\"9\",\"floor\":\"9\"}}");
-    assert_int_equal(entries(h, SW_DB_INCIDENTS), 5);
-    assert_int_equal(entries(h, SW_DB_PERSONAL), 1);
+    assert_int_equal(h_entries(h, SW_DB_INCIDENTS), 5);
+    assert_int_equal(h_entries(h, SW_DB_PERSONAL), 1);
 
     /* Before a year has passed nothing goes. */
     assert_int_equal(sw_engine_purge(&h->engine, t0 + 364 * 24 * 60 * MIN, 100, &purged), 0);
@@ -334,8 +325,8 @@ static void test_retention_purges_what_the_policy_no_longer_keeps(void **state)
         total += purged;
     }
     assert_int_equal(total, 2);
-    assert_int_equal(entries(h, SW_DB_INCIDENTS), 3);
-    assert_int_equal(entries(h, SW_DB_PERSONAL), 0);
+    assert_int_equal(h_entries(h, SW_DB_INCIDENTS), 3);
+    assert_int_equal(h_entries(h, SW_DB_PERSONAL), 0);
     MDB_txn *txn;
     MDB_val v;
     assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);

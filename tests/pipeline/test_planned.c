@@ -51,7 +51,8 @@ static void cmd(harness *h, int64_t t, const char *op, const char *id)
 {
     char payload[256];
     snprintf(payload, sizeof payload,
-             "{\"op\":\"%s\",\"incident\":\"%s\",\"request_id\":\"c-%lld\"}", op, id, (long long)t);
+             "{\"op\":\"%s\",\"incident\":\"%s\",\"request_id\":\"c-%lld-%s\"}", op, id,
+             (long long)t, op);
     h_send(h, t, "siteward/A/cmd/li.wei", payload);
 }
 
@@ -66,26 +67,6 @@ static void power_loss(harness *h, int64_t t, const char *dev, const char *build
     char topic[128];
     snprintf(topic, sizeof topic, "siteward/A/event/sensor/%s", dev);
     h_send(h, t, topic, payload);
-}
-
-/* Timeline entries of `id` whose JSON contains `needle`. */
-static int timeline_count(harness *h, const char *id, const char *needle)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    char prefix[160];
-    size_t plen = (size_t)snprintf(prefix, sizeof prefix, "%s/", id);
-    MDB_val k = {plen, prefix}, v;
-    int n = 0;
-    assert_int_equal(sw_store_begin(&h->store, 0, &txn), 0);
-    assert_int_equal(mdb_cursor_open(txn, h->store.dbi[SW_DB_TIMELINE], &cur), 0);
-    for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         !r && k.mv_size > plen && !memcmp(k.mv_data, prefix, plen);
-         r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        n += memmem(v.mv_data, v.mv_size, needle, strlen(needle)) != NULL;
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    return n;
 }
 
 static void test_power_cut_notices_met_on_time(void **state)
@@ -169,7 +150,7 @@ static void test_short_notice_accepted_and_missed_at_once(void **state)
     assert_string_equal(h_str(h_obligation(inc, "customer_service_notified"), "status"), "missed");
     assert_string_equal(h_str(h_obligation(inc, "residents_notified"), "status"), "missed");
     cJSON_Delete(r);
-    assert_int_equal(timeline_count(h, PLAN, "notice shorter than"), 2);
+    assert_int_equal(h_timeline_count(h, PLAN, "notice shorter than"), 2);
     /* The escalations go out at the next tick, at once. */
     h_tick(h, t);
     assert_int_equal(h_count(h, "siteward/A/escalation/butler"), 2);
@@ -294,7 +275,7 @@ static void test_explained_alarm_pages_nobody(void **state)
     power_loss(h, h_ms("2026-11-20T09:01:00+08:00"), "pm-3", "3", 0);
     assert_int_equal(h_count_prefix(h, "siteward/A/incident/A-20261120"), 0);
     assert_int_equal(h_count_prefix(h, "siteward/A/escalation/"), 0);
-    assert_int_equal(timeline_count(h, PLAN, "\"explained\":true"), 1);
+    assert_int_equal(h_timeline_count(h, PLAN, "\"explained\":true"), 1);
     cJSON *w = h_last(h, "siteward/A/incident/" PLAN);
     assert_int_equal(h_num(w, "events"), 2);
     assert_string_equal(
@@ -306,7 +287,7 @@ static void test_explained_alarm_pages_nobody(void **state)
     assert_int_equal(h->engine.stats.duplicates, 1);
     /* The all-clear inside the window: nothing is left active. */
     power_loss(h, h_ms("2026-11-20T10:00:00+08:00"), "pm-3", "3", 1);
-    assert_int_equal(timeline_count(h, PLAN, "\"explained\":true"), 2);
+    assert_int_equal(h_timeline_count(h, PLAN, "\"explained\":true"), 2);
 
     /* Building 5 is not in the work: a Level II incident as ever. */
     power_loss(h, h_ms("2026-11-20T09:30:00+08:00"), "pm-5", "5", 0);
@@ -356,7 +337,7 @@ static void test_alarm_outlasting_window_opens_incident(void **state)
     assert_int_equal(due_of(inc, "site_plan"), end + 30 * MIN);
     assert_int_equal(next, end + 30 * MIN);
     cJSON_Delete(inc);
-    assert_int_equal(timeline_count(h, PLAN, "\"alarms_active\":1"), 1);
+    assert_int_equal(h_timeline_count(h, PLAN, "\"alarms_active\":1"), 1);
     /* The all-clear after the window resolves the new incident. */
     power_loss(h, end + 10 * MIN, "pm-3", "3", 1);
     inc = h_last(h, "siteward/A/incident/A-20261120-0001");

@@ -84,6 +84,21 @@ static void test_class_overrides(void **state)
     assert_string_equal(m.corr_key, "");
 }
 
+static void test_command_keys(void **state)
+{
+    (void)state;
+    sw_msg m;
+    mock_msg(&m, SW_MSG_COMMAND, "A", NULL, "li.wei", "{}");
+    m.op = "comment";
+    m.request_id = "c-9";
+    assert_int_equal(mock_run(&H, SW_HOOK_CORRELATE, &m), 0);
+    assert_string_equal(m.dedup_key, "C/A/li.wei/c-9");
+    assert_string_equal(m.corr_key, "");
+    m.request_id = NULL;
+    assert_int_equal(mock_run(&H, SW_HOOK_CORRELATE, &m), 0);
+    assert_string_equal(m.dedup_key, "");
+}
+
 static void test_reports_without_location_stand_alone(void **state)
 {
     (void)state;
@@ -113,6 +128,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_keys),
         cmocka_unit_test(test_class_overrides),
+        cmocka_unit_test(test_command_keys),
         cmocka_unit_test(test_reports_without_location_stand_alone),
         cmocka_unit_test(test_bad_policy),
     };

@@ -41,6 +41,31 @@ static void expect_reject(enum sw_msg_kind kind, const char *payload, const char
     cJSON_Delete(m.json);
 }
 
+/* A NUL, raw or escaped, in any kind of payload: rejected, never stored
+ * cut short. An escaped backslash before "u0000" is plain text. */
+static void test_nul_rejected(void **state)
+{
+    (void)state;
+    static const char raw[] = "{\"type\":\"smoke\",\"id\":\"e\0x\"}";
+    sw_msg m;
+    mock_msg(&m, SW_MSG_EVENT, "A", "sensor", "d17", raw);
+    m.payload_len = sizeof raw - 1;
+    assert_int_equal(mock_run(&H, SW_HOOK_DECODE, &m), SW_EREJECTED);
+    assert_string_equal(m.error_code, "bad_json");
+    assert_non_null(strstr(m.error_reason, "NUL byte at byte 23"));
+    cJSON_Delete(m.json);
+
+    expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\",\"data\":{\"k\":\"a\\u0000b\"}}", "bad_field");
+    expect_reject(SW_MSG_REPORT, "{\"category\":\"repair\",\"text\":\"tap\\u0000 leaks\"}",
+                  "bad_field");
+    expect_reject(SW_MSG_COMMAND, "{\"op\":\"comment\",\"note\":\"\\u0000\"}", "bad_field");
+    /* In a key too. */
+    expect_reject(SW_MSG_EVENT, "{\"type\":\"smoke\",\"data\":{\"\\u0000\":1}}", "bad_field");
+    assert_int_equal(run(&m, SW_MSG_COMMAND, "{\"op\":\"comment\",\"note\":\"C:\\\\u0000\"}"), 0);
+    assert_string_equal(m.note, "C:\\u0000");
+    cJSON_Delete(m.json);
+}
+
 static void test_event_fields(void **state)
 {
     (void)state;
@@ -162,6 +187,9 @@ static void test_command(void **state)
     cJSON_Delete(m.json);
     expect_reject(SW_MSG_COMMAND, "{\"incident\":\"A-1\"}", "bad_command");
     expect_reject(SW_MSG_COMMAND, "{\"op\":\"ack\",\"incident\":\"A 1\"}", "bad_field");
+    /* request_id becomes part of a key: the contract's id alphabet only. */
+    expect_reject(SW_MSG_COMMAND, "{\"op\":\"ack\",\"request_id\":\"c/9\"}", "bad_field");
+    expect_reject(SW_MSG_COMMAND, "{\"op\":\"ack\",\"request_id\":\"\"}", "bad_field");
 }
 
 int main(void)
@@ -169,7 +197,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_fields),     cmocka_unit_test(test_event_defaults_and_epoch_ts),
         cmocka_unit_test(test_event_rejections), cmocka_unit_test(test_report),
-        cmocka_unit_test(test_command),
+        cmocka_unit_test(test_command),          cmocka_unit_test(test_nul_rejected),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -199,6 +199,42 @@ static void test_other_messages_untouched_and_bad_payloads(void **state)
     cJSON_Delete(m.json);
 }
 
+/* The decoder's rules hold for mapped payloads: only whitespace after the
+ * JSON value, no NUL (raw or escaped), UTF-8 only. */
+static void test_mapped_payloads_follow_the_decoder(void **state)
+{
+    (void)state;
+    static const char raw[] = "{\"smoke\":true}\0{\"smoke\":false}";
+    sw_msg m;
+    assert_int_equal(run(&m, "kitchen_smoke", " {\"smoke\":true} \r\n"), 0);
+    assert_string_equal(m.type, "smoke");
+    cJSON_Delete(m.json);
+    assert_int_equal(run(&m, "kitchen_smoke", "{\"smoke\":true} trailing"), SW_EREJECTED);
+    assert_string_equal(m.error_code, "bad_json");
+    assert_non_null(strstr(m.error_reason, "byte 15"));
+    cJSON_Delete(m.json);
+    assert_int_equal(run(&m, "kitchen_smoke", "{\"smoke\":true}{\"smoke\":false}"), SW_EREJECTED);
+    assert_string_equal(m.error_code, "bad_json");
+    cJSON_Delete(m.json);
+    assert_int_equal(run(&m, "kitchen_smoke", "{\"smoke\":true,\"x\":\"a\\u0000b\"}"),
+                     SW_EREJECTED);
+    assert_string_equal(m.error_code, "bad_field");
+    assert_non_null(strstr(m.error_reason, "u0000"));
+    cJSON_Delete(m.json);
+    /* Read as a C string it is a valid payload; with its true length not. */
+    assert_int_equal(run(&m, "kitchen_smoke", raw), 0);
+    cJSON_Delete(m.json);
+    m.json = NULL;
+    m.payload_len = sizeof raw - 1;
+    assert_int_equal(mock_run(&H, SW_HOOK_DECODE, &m), SW_EREJECTED);
+    assert_string_equal(m.error_code, "bad_json");
+    assert_non_null(strstr(m.error_reason, "NUL byte at byte 14"));
+    cJSON_Delete(m.json);
+    assert_int_equal(run(&m, "kitchen_smoke", "{\"smoke\":\"\xff\"}"), SW_EREJECTED);
+    assert_string_equal(m.error_code, "bad_json");
+    cJSON_Delete(m.json);
+}
+
 static void test_unmapped_without_otherwise(void **state)
 {
     (void)state;
@@ -275,6 +311,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_device_rules_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_messages_untouched_and_bad_payloads, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_mapped_payloads_follow_the_decoder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmapped_without_otherwise, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device_id_from_payload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors_at_load, setup, teardown),

@@ -541,6 +541,13 @@ static void test_chains_quiet_hours_retention(void **state)
     assert_int_equal(sw_policy_load(&p, path), 0);
     assert_int_equal(p.keep_ms, 30 * DAY);
     assert_int_equal(p.review_grace_ms, 30 * DAY);
+    assert_int_equal(p.dedup_ms, 30 * DAY);
+    sw_policy_free(&p);
+    write_file("dedup.json", "{\"retention\": {\"dedup\": \"7d\"}, \"classes\": {\"x\": {}}}", path,
+               sizeof path);
+    assert_int_equal(sw_policy_load(&p, path), 0);
+    assert_int_equal(p.dedup_ms, 7 * DAY);
+    assert_int_equal(p.keep_ms, 365 * DAY);
     sw_policy_free(&p);
 }
 
@@ -707,6 +714,8 @@ static void test_bad_policies(void **state)
         {"{\"retention\": {\"keep\": \"2wd\"}, \"classes\": {\"x\": {}}}", "retention"},
         {"{\"retention\": {\"review_grace\": \"8wh\"}, \"classes\": {\"x\": {}}}", "retention"},
         {"{\"retention\": \"365d\", \"classes\": {\"x\": {}}}", "retention"},
+        {"{\"retention\": {\"dedup\": \"30s\"}, \"classes\": {\"x\": {}}}", "retention"},
+        {"{\"retention\": {\"dedup\": \"often\"}, \"classes\": {\"x\": {}}}", "retention"},
         /* A bad class after good ones: what was built for them is freed. */
         {"{\"escalations\": {\"default\": {\"chain\": [{\"role\": \"m\", \"after\": \"0m\"}],"
          " \"repeat\": \"5m\"}}, \"classes\": {\"a\": {\"obligations\": [" OK_OBL "],"
