@@ -434,10 +434,17 @@ static int cmd_report(ctl *c, const char *from, const char *to)
     cJSON_AddStringToObject(r, "site", c->site);
     cJSON_AddStringToObject(r, "from", from);
     cJSON_AddStringToObject(r, "to", to);
+    const cJSON *bad;
+    cJSON_ArrayForEach(bad, cJSON_GetObjectItemCaseSensitive(r, "unreadable"))
+    {
+        fprintf(stderr, "sitewardctl: %s is unreadable; left out of the report\n",
+                cJSON_GetStringValue(bad));
+        c->unreadable++;
+    }
     if (c->json) {
         print_json(r);
         cJSON_Delete(r);
-        return 0;
+        return c->unreadable ? SW_EX_DATAERR : 0;
     }
     const cJSON *cls, *o;
     printf("site %s, incidents opened %s to %s\n\n", c->site, from, to);
@@ -467,7 +474,7 @@ static int cmd_report(ctl *c, const char *from, const char *to)
         printf("satisfaction: no callbacks\n");
     printf("reviews: %.0f of %.0f on time\n", nget(rv, "on_time"), nget(rv, "due"));
     cJSON_Delete(r);
-    return 0;
+    return c->unreadable ? SW_EX_DATAERR : 0;
 }
 
 static int cmd_review(ctl *c, const char *id)

@@ -624,6 +624,10 @@ void sw_batch_publish(sw_batch *b)
     }
     if (b->last_seq)
         e->applied_seq = b->last_seq;
+    /* What waits behind earlier entries goes on now, whichever kind of
+     * batch this was (messages, deadlines, a reload). */
+    if (e->spill_from || e->resend.n || e->states_owed)
+        sw_engine_pump(e);
 }
 
 void sw_batch_end(sw_batch *b)

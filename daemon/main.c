@@ -336,6 +336,8 @@ static void sw__retention_cb(uv_timer_t *t)
     int purged;
     if (sw_engine_purge(&d->engine, sw__now_ms(), SW_RETENTION_STEP, &purged))
         sw_log(SW_LOG_WARNING, "retention: a step failed; trying again later");
+    else if (purged)
+        sw__pump(d);
 }
 
 /* Sent from the loop, so a stuck loop stops it and systemd restarts us. */

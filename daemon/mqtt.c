@@ -606,9 +606,11 @@ static size_t sw__ids_take(sw_mqtt *mq, sw_mqtt_ids *ids, uint64_t *out, size_t 
 {
     pthread_mutex_lock(&mq->out_lock);
     size_t n = ids->n < max ? ids->n : max;
-    memcpy(out, ids->v, n * sizeof *out);
-    memmove(ids->v, ids->v + n, (ids->n - n) * sizeof *out);
-    ids->n -= n;
+    if (n) { /* ids->v is NULL until the first id */
+        memcpy(out, ids->v, n * sizeof *out);
+        memmove(ids->v, ids->v + n, (ids->n - n) * sizeof *out);
+        ids->n -= n;
+    }
     pthread_mutex_unlock(&mq->out_lock);
     return n;
 }

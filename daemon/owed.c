@@ -13,6 +13,8 @@
 
 static int sw__ids_append(sw_ids *ids, const uint64_t *v, size_t n)
 {
+    if (!n)
+        return 0;
     if (ids->n + n > ids->cap) {
         size_t cap = ids->cap ? ids->cap : 64;
         while (cap < ids->n + n)

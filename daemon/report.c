@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,20 @@ typedef struct sw__report {
     double score_sum;
     int scores;
     int reviews, reviews_on_time;
+    cJSON *unreadable; /* names of stored values that could not be read */
 } sw__report;
+
+/* Name a stored value the report could not read: it is left out of the
+ * figures, and said so, never skipped silently. */
+static void sw__unreadable(sw__report *r, const char *fmt, ...)
+{
+    char what[SW_ID_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    cJSON_AddItemToArray(r->unreadable, cJSON_CreateString(what));
+}
 
 static int sw__cmp64(const void *a, const void *b)
 {
@@ -62,6 +76,9 @@ static void sw__timeline(sw_store *st, MDB_txn *txn, const sw_incident *inc, int
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         cJSON *e = cJSON_ParseWithLength(v.mv_data, v.mv_size);
         const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "kind"));
+        if (!cJSON_IsObject(e))
+            sw__unreadable(r, "timeline entry %s/%u", inc->id,
+                           (unsigned)sw_be32_get((const unsigned char *)k.mv_data + plen));
         if (kind && !strcmp(kind, "command")) {
             int64_t ts = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(e, "ts"));
             const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "op"));
@@ -174,12 +191,15 @@ cJSON *sw_report_build(sw_store *st, MDB_txn *txn, const char *site, int64_t fro
         return NULL;
     }
     r.classes = cJSON_AddObjectToObject(out, "classes");
+    r.unreadable = cJSON_AddArrayToObject(out, "unreadable");
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         sw_incident inc;
         int64_t first;
-        if (sw_incident_decode(v.mv_data, v.mv_size, &inc))
+        if (sw_incident_decode(v.mv_data, v.mv_size, &inc)) {
+            sw__unreadable(&r, "incident %.*s", (int)k.mv_size, (const char *)k.mv_data);
             continue;
+        }
         if (strcmp(inc.site, site) || inc.opened_ms < from_ms || inc.opened_ms >= to_ms) {
             sw_incident_free(&inc);
             continue;

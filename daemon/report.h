@@ -18,7 +18,9 @@
  * or missed), response time (first operator command after opening) p50 and
  * p90 in seconds. Overall: repeat complaints (a complaint at a unit that
  * had another within the previous 30 days), average satisfaction score,
- * reviews submitted on time. Caller deletes the result; NULL on ENOMEM.
+ * reviews submitted on time. "unreadable" names each stored incident or
+ * timeline entry that could not be read (left out of the figures). Caller
+ * deletes the result; NULL on ENOMEM.
  */
 cJSON *sw_report_build(sw_store *st, MDB_txn *txn, const char *site, int64_t from_ms,
                        int64_t to_ms);

@@ -119,12 +119,22 @@ static int sw__del_prefix(sw_store *st, MDB_txn *txn, enum sw_db db, const char 
     return 0;
 }
 
-static int sw__purge_one(sw_engine *e, MDB_txn *txn, const sw_incident *inc)
+/* Purge `inc` and everything kept about it; its retained message on the
+ * broker is cleared by an empty retained message, an outbox entry numbered
+ * *next_id (outbox.h), so that it goes out even after a crash. */
+static int sw__purge_one(sw_engine *e, MDB_txn *txn, const sw_incident *inc, uint64_t *next_id)
 {
     char prefix[SW_ID_MAX + 8];
+    char topic[SW_SITE_MAX + SW_ID_MAX + 96];
     unsigned char key[SW_DEADLINE_KEY_MAX];
     size_t idlen = strlen(inc->id);
     int rc;
+
+    snprintf(topic, sizeof topic, "%s/%s/incident/%s", e->cfg->prefix, inc->site, inc->id);
+    sw_publication clear = {.topic = topic, .payload = "", .len = 0, .retained = 1};
+    if ((rc = sw_outbox_put(e->store, txn, *next_id, &clear)))
+        return rc;
+    ++*next_id;
 
     for (int i = 0; i < inc->nobl; i++) {
         const sw_obligation *ob = &inc->obl[i];
@@ -310,6 +320,7 @@ int sw_engine_purge(sw_engine *e, int64_t now, int max, int *purged)
     int rc, seen = 0;
     char *ids[256], *plans[64];
     int nids = 0, nplans = 0;
+    uint64_t next_id = e->outbox_next;
 
     *purged = 0;
     if ((rc = sw_store_begin(e->store, 1, &txn)))
@@ -347,7 +358,7 @@ int sw_engine_purge(sw_engine *e, int64_t now, int max, int *purged)
         sw_incident inc;
         if (!rc && !sw_store_get(e->store, txn, SW_DB_INCIDENTS, ids[i], strlen(ids[i]), &iv) &&
             !sw_incident_decode(iv.mv_data, iv.mv_size, &inc)) {
-            rc = sw__purge_one(e, txn, &inc);
+            rc = sw__purge_one(e, txn, &inc, &next_id);
             sw_incident_free(&inc);
             *purged += !rc;
         }
@@ -356,10 +367,14 @@ int sw_engine_purge(sw_engine *e, int64_t now, int max, int *purged)
     if (rc || (!*purged && !dropped)) {
         mdb_txn_abort(txn);
         *purged = 0;
-    } else if (mdb_txn_commit(txn)) {
+    } else if ((rc = sw_store_commit(e->store, txn))) {
         *purged = 0;
-        rc = SW_ESTORE;
     } else {
+        /* The empty retained messages go out in order with what is owed
+         * (sw_engine_pump). */
+        if (next_id > e->outbox_next && !e->spill_from)
+            e->spill_from = e->outbox_next;
+        e->outbox_next = next_id;
         e->stats.purged += (uint64_t)*purged;
         if (*purged)
             sw_log(SW_LOG_INFO, "retention: purged %d incidents", *purged);

@@ -154,6 +154,15 @@ class Ctl(E2E):
                                 capture_output=True, timeout=20)
         self.assertEqual(listed.returncode, 65)
         self.assertIn("incident A-20200101-0001 is unreadable", listed.stderr.decode())
+        # The quality report leaves them out of its figures, and says so.
+        day = fire["opened"][:10]
+        rep = subprocess.run([CTL, "--state", self.daemon.state, "--config", self.daemon.config,
+                              "report", "--site", "A", "--from", day, "--to", day, "--json"],
+                             capture_output=True, timeout=20)
+        self.assertEqual(rep.returncode, 65, rep.stderr.decode())
+        self.assertIn("timeline entry %s/%d is unreadable" % (fire["id"], before[0]["seq"]),
+                      rep.stderr.decode())
+        self.assertEqual(json.loads(rep.stdout)["classes"]["fire"]["count"], 1)
         self.assertEqual([json.loads(l)["id"] for l in listed.stdout.decode().splitlines()],
                          [fire["id"]])
 

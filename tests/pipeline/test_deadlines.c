@@ -346,6 +346,17 @@ static void test_retention_purges_what_the_policy_no_longer_keeps(void **state)
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     assert_int_equal(h->engine.stats.purged, 2);
+    /* Their retained messages are cleared: an empty retained message each,
+     * owed through the outbox until the broker has it. */
+    int before = h->npubs;
+    assert_int_equal(sw_engine_pump(&h->engine), 0);
+    int cleared = 0;
+    for (int i = before; i < h->npubs; i++)
+        if (h->pubs[i].retained && !h->pubs[i].payload[0] && h->pubs[i].outbox_id &&
+            (!strcmp(h->pubs[i].topic, "siteward/A/incident/A-20261120-0001") ||
+             !strcmp(h->pubs[i].topic, "siteward/A/incident/A-20261120-0002")))
+            cleared++;
+    assert_int_equal(cleared, 2);
 }
 
 int main(void)

@@ -49,7 +49,8 @@ static void last_incident(harness *h, char *id, size_t len)
 {
     static const char prefix[] = "siteward/A/incident/";
     for (int i = h->npubs - 1; i >= 0; i--)
-        if (!strncmp(h->pubs[i].topic, prefix, sizeof prefix - 1)) {
+        /* Not the empty retained message of a purged incident. */
+        if (!strncmp(h->pubs[i].topic, prefix, sizeof prefix - 1) && h->pubs[i].payload[0]) {
             snprintf(id, len, "%s", h->pubs[i].topic + sizeof prefix - 1);
             return;
         }
