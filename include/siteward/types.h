@@ -21,7 +21,7 @@ extern "C" {
 #define SW_EEXIST    (-17)
 #define SW_EIO       (-5)
 #define SW_ENOSPC    (-28)
-#define SW_EAGAIN    (-11) /* no room now; try again later */
+#define SW_EAGAIN    (-11)   /* no room now; try again later */
 #define SW_EVERSION  (-1001) /* plugin ABI version not supported */
 #define SW_EREJECTED (-1002) /* message rejected to the dead-letter topic */
 #define SW_EDUP      (-1003) /* message is a duplicate */
