@@ -505,32 +505,35 @@ static int sw__replies(sw_batch *b)
     return rc;
 }
 
+/* `o` as a publication (borrowing its parts). */
+static sw_publication sw__publication(const sw_out *o)
+{
+    return (sw_publication){.topic = o->topic,
+                            .payload = o->payload,
+                            .len = o->len,
+                            .retained = o->retained,
+                            .corr = o->corr,
+                            .corr_len = o->corr_len,
+                            .outbox_id = o->id};
+}
+
 /* Outbox entries for the durable publications, numbered from e->outbox_next;
  * deletions of those the broker acknowledged since the last commit. */
 static int sw__outbox(sw_batch *b)
 {
     sw_engine *e = b->e;
     uint64_t id = e->outbox_next;
-    unsigned char key[8];
     int rc = 0;
 
     for (sw_out *o = b->out; o && !rc; o = o->next) {
         if (!o->durable)
             continue;
-        sw_publication p = {.topic = o->topic,
-                            .payload = o->payload,
-                            .len = o->len,
-                            .retained = o->retained,
-                            .corr = o->corr,
-                            .corr_len = o->corr_len};
         o->id = id++;
+        sw_publication p = sw__publication(o);
         rc = sw_outbox_put(e->store, b->txn, o->id, &p);
     }
-    for (size_t i = 0; i < e->acked.n && !rc; i++) {
-        sw_be64_put(key, e->acked.v[i]);
-        if ((rc = sw_store_del(e->store, b->txn, SW_DB_OUTBOX, key, 8)) == SW_ENOENT)
-            rc = 0;
-    }
+    if (!rc)
+        rc = sw_outbox_del(e->store, b->txn, e->acked.v, e->acked.n);
     b->outbox_next = id;
     b->acked_done = e->acked.n;
     return rc;
@@ -592,13 +595,7 @@ void sw_batch_publish(sw_batch *b)
          * (sw_engine_pump). */
         if (o->id && e->spill_from)
             continue;
-        sw_publication p = {.topic = o->topic,
-                            .payload = o->payload,
-                            .len = o->len,
-                            .retained = o->retained,
-                            .corr = o->corr,
-                            .corr_len = o->corr_len,
-                            .outbox_id = o->id};
+        sw_publication p = sw__publication(o);
         if (e->pub.publish(e->pub.ctx, &p, 0) != SW_EAGAIN)
             continue;
         if (o->id)

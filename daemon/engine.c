@@ -576,7 +576,7 @@ char *sw_engine_stats_json(sw_engine *e, size_t inbox_backlog, uint64_t inbox_er
     sw_json_add_int(o, "calendar_uncovered", e->stats.calendar_uncovered);
     sw_json_add_int(o, "purged", e->stats.purged);
     /* Added to the contract's counters: a store or inbox that cannot write
-     * (disk full) shows here while messages wait (README "Fault tests"). */
+     * (disk full) shows here while messages wait (docs/testing.md, "A full disk"). */
     cJSON_AddBoolToObject(o, "storage_fault", e->storage_fault || inbox_fault);
     sw_json_add_int(o, "storage_errors", (double)(e->stats.storage_errors + inbox_errors));
     if (e->metrics)

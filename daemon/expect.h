@@ -1,6 +1,6 @@
 /*
  * Expected events: what the standards say must happen on a schedule, and
- * the incidents siteward opens when it does not (README "Expected events").
+ * the incidents siteward opens when it does not (docs/policy.md, "Expected events").
  *
  *   rounds.c     patrol and inspection rounds: periods, check-ins, misses
  *   patrol.c     patrol slots from the schedule's windows

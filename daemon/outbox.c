@@ -56,6 +56,18 @@ int sw_outbox_decode(const MDB_val *v, uint64_t id, sw_publication *p)
     return 0;
 }
 
+int sw_outbox_del(sw_store *st, MDB_txn *txn, const uint64_t *ids, size_t n)
+{
+    unsigned char key[8];
+    for (size_t i = 0; i < n; i++) {
+        sw_be64_put(key, ids[i]);
+        int rc = sw_store_del(st, txn, SW_DB_OUTBOX, key, 8);
+        if (rc && rc != SW_ENOENT)
+            return rc;
+    }
+    return 0;
+}
+
 int sw_outbox_next_id(sw_store *st, MDB_txn *txn, uint64_t *next)
 {
     MDB_cursor *cur;

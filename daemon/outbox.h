@@ -42,6 +42,8 @@ int sw_outbox_put(sw_store *st, MDB_txn *txn, uint64_t id, const sw_publication 
  * NUL-terminated, the payload is p->len bytes. SW_EINVAL when the record is
  * malformed. */
 int sw_outbox_decode(const MDB_val *v, uint64_t id, sw_publication *p);
+/* Delete the entries `ids` (n of them; those already gone are fine). */
+int sw_outbox_del(sw_store *st, MDB_txn *txn, const uint64_t *ids, size_t n);
 /* The key after the last one in the outbox (1 when empty). */
 int sw_outbox_next_id(sw_store *st, MDB_txn *txn, uint64_t *next);
 /* The first key in the outbox at or after `from` (0 when none). */

@@ -59,20 +59,13 @@ void sw_engine_free(sw_engine *e)
 static int sw__delete_acked(sw_engine *e)
 {
     MDB_txn *txn;
-    unsigned char key[8];
     int rc;
 
     if (!e->acked.n)
         return 0;
     if ((rc = sw_store_begin(e->store, 1, &txn)))
         return rc;
-    for (size_t i = 0; i < e->acked.n && !rc; i++) {
-        sw_be64_put(key, e->acked.v[i]);
-        rc = sw_store_del(e->store, txn, SW_DB_OUTBOX, key, 8);
-        if (rc == SW_ENOENT)
-            rc = 0;
-    }
-    if (rc) {
+    if ((rc = sw_outbox_del(e->store, txn, e->acked.v, e->acked.n))) {
         mdb_txn_abort(txn);
         return rc;
     }

@@ -1,5 +1,5 @@
 /*
- * The policy of expected events (README "Expected events"): patrol rounds,
+ * The policy of expected events (docs/policy.md, "Expected events"): patrol rounds,
  * inspection rounds, silent devices and telemetry thresholds, read from the
  * policy's "patrols", "inspections", "silent_devices" and "telemetry"
  * sections. Parsed by sw_policy_load(); owned by the policy and valid until

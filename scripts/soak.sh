@@ -1,5 +1,5 @@
 #!/bin/sh
-# The long versions of the fault tests and fuzzing (README "Fault tests and
+# The long versions of the fault tests and fuzzing (docs/testing.md, "Fault tests and
 # fuzzing"); not part of CI.
 #   scripts/soak.sh [fault|fuzz|all]     (default all)
 # fault: the tests of tests/fault with SW_SOAK=1 on the RelWithDebInfo build
