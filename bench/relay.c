@@ -58,7 +58,7 @@ typedef struct sw_relay {
     int connected, stop;
 } sw_relay;
 
-static void sw_relay_fail(const char *what, const char *why)
+static _Noreturn void sw_relay_fail(const char *what, const char *why)
 {
     fprintf(stderr, "sw-bench-relay: %s: %s\n", what, why);
     /* Unacknowledged messages stay with the broker: end without a PUBACK
