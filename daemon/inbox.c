@@ -148,7 +148,6 @@ int sw_inbox_open(sw_inbox *ib, const char *state_dir, int flags, uint64_t appli
     int rc;
 
     memset(ib, 0, sizeof *ib);
-    ib->nosync = flags & SW_INBOX_NOSYNC;
     pthread_mutex_init(&ib->lock, NULL);
     snprintf(path, sizeof path, "%s/inbox", state_dir);
     for (int attempt = 0;; attempt++) {

@@ -47,7 +47,6 @@ typedef struct sw_inbox {
     pthread_mutex_t lock;
     uint64_t next_seq;
     size_t mapsize;
-    int nosync;
 } sw_inbox;
 
 /* How the inbox's file is written. */
